@@ -1,0 +1,242 @@
+"""Parse and validate an area of interest once, at the edge.
+
+Accepted: a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (as a dict, a
+JSON string or a path to a file), or a bbox 'minlon,minlat,maxlon,maxlat'. A bbox whose
+west edge is east of its east edge crosses the antimeridian and is split in two there.
+Past this module everything holds an `AOI`; nothing re-parses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+import pyproj
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.ops import transform as transform_geometry
+from shapely.validation import explain_validity, make_valid
+
+from .errors import InvalidAOIError
+
+AOILike = Union[str, os.PathLike, Mapping[str, Any], "AOI"]
+
+DEFAULT_MAX_AREA_KM2 = 50_000.0
+MIN_AREA_KM2 = 1e-4  # 100 m2: anything smaller holds no 30 m pixel centre worth measuring
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def max_area_km2() -> float:
+    """The area limit, from CLOUDCORE_MAX_AOI_KM2 at call time (default 50,000 km2)."""
+    raw = os.environ.get("CLOUDCORE_MAX_AOI_KM2")
+    if not raw:
+        return DEFAULT_MAX_AREA_KM2
+    try:
+        return float(raw)
+    except ValueError as err:
+        raise InvalidAOIError(f"CLOUDCORE_MAX_AOI_KM2={raw!r} is not a number of km2.") from err
+
+
+@dataclass(frozen=True)
+class AOI:
+    """A valid lon/lat (EPSG:4326) polygon or multipolygon."""
+
+    geometry: Polygon | MultiPolygon
+
+    @cached_property
+    def area_km2(self) -> float:
+        return abs(_GEOD.geometry_area_perimeter(self.geometry)[0]) / 1e6
+
+    @property
+    def bbox_lonlat(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north); parts split at the antimeridian span -180..180."""
+        return tuple(float(v) for v in self.geometry.bounds)
+
+    @property
+    def crosses_antimeridian(self) -> bool:
+        west, _, east, _ = self.bbox_lonlat
+        return west <= -179.999 and east >= 179.999
+
+    def to_geojson(self) -> dict[str, Any]:
+        return mapping(self.geometry)
+
+    def to_bbox_text(self) -> str:
+        return ",".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in self.bbox_lonlat)
+
+    @cached_property
+    def centroid_lonlat(self) -> tuple[float, float]:
+        if self.crosses_antimeridian:
+            shifted = transform_geometry(lambda x, y, z=None: ((x + 360) % 360, y), self.geometry)
+            c = shifted.centroid
+            return ((c.x + 180) % 360 - 180, c.y)
+        c = self.geometry.centroid
+        return (c.x, c.y)
+
+    def in_crs(self, crs: Any) -> Polygon | MultiPolygon:
+        """The AOI projected to `crs` (anything pyproj understands, e.g. 'EPSG:32633')."""
+        transformer = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        projected = transform_geometry(transformer.transform, self.geometry)
+        return projected if projected.is_valid else make_valid(projected)
+
+
+def parse_aoi(value: AOILike, max_km2: float | None = None) -> AOI:
+    """Turn any accepted AOI form into a validated `AOI`.
+
+    Raises InvalidAOIError with a message that names the problem and the fix.
+    """
+    if isinstance(value, AOI):
+        return value
+    limit = max_area_km2() if max_km2 is None else max_km2
+    geometry = _to_geometry(value)
+    geometry = _validated(geometry)
+    aoi = AOI(geometry)
+    if aoi.area_km2 < MIN_AREA_KM2:
+        raise InvalidAOIError("The AOI has no area (a point or a line?): draw or give a polygon.")
+    if aoi.area_km2 > limit:
+        raise InvalidAOIError(
+            f"AOI spans {aoi.area_km2:,.0f} km2, over the {limit:,.0f} km2 limit: "
+            "draw a smaller area or raise CLOUDCORE_MAX_AOI_KM2."
+        )
+    return aoi
+
+
+def _to_geometry(value: AOILike) -> Polygon | MultiPolygon:
+    if isinstance(value, Mapping):
+        return _from_geojson(value)
+    if isinstance(value, os.PathLike):
+        return _from_file(Path(value))
+    if not isinstance(value, str):
+        raise InvalidAOIError(f"Cannot read an AOI from a {type(value).__name__}: give GeoJSON or a bbox.")
+    text = value.strip()
+    if not text:
+        raise InvalidAOIError("The AOI is empty: give a bbox 'minlon,minlat,maxlon,maxlat' or GeoJSON.")
+    if text.startswith("{"):
+        try:
+            return _from_geojson(json.loads(text))
+        except json.JSONDecodeError as err:
+            raise InvalidAOIError(f"The AOI looks like JSON but does not parse ({err.msg} at char {err.pos}).") from err
+    if _looks_like_bbox(text):
+        return _from_bbox(text)
+    path = Path(text).expanduser()
+    if path.exists():
+        return _from_file(path)
+    raise InvalidAOIError(
+        f"AOI {text[:60]!r} is neither a bbox 'minlon,minlat,maxlon,maxlat', GeoJSON, nor an existing file."
+    )
+
+
+def _looks_like_bbox(text: str) -> bool:
+    parts = [p for p in text.replace(" ", ",").split(",") if p]
+    if len(parts) != 4:
+        return False
+    try:
+        [float(p) for p in parts]
+    except ValueError:
+        return False
+    return True
+
+
+def _from_file(path: Path) -> Polygon | MultiPolygon:
+    if not path.is_file():
+        raise InvalidAOIError(f"AOI file {str(path)!r} does not exist: check the path.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InvalidAOIError(f"AOI file {path.name!r} is not GeoJSON: {err}.") from err
+    return _from_geojson(data)
+
+
+def _from_bbox(text: str) -> Polygon | MultiPolygon:
+    west, south, east, north = (float(p) for p in text.replace(" ", ",").split(",") if p)
+    for name, lon in (("minlon", west), ("maxlon", east)):
+        if not -180 <= lon <= 180:
+            raise InvalidAOIError(f"bbox {name} {lon} is outside -180..180: longitude comes first.")
+    for name, lat in (("minlat", south), ("maxlat", north)):
+        if not -90 <= lat <= 90:
+            raise InvalidAOIError(f"bbox {name} {lat} is outside -90..90: the order is minlon,minlat,maxlon,maxlat.")
+    if south >= north:
+        raise InvalidAOIError(f"bbox minlat {south} is not below maxlat {north}: the order is minlon,minlat,maxlon,maxlat.")
+    if west == east:
+        raise InvalidAOIError("bbox minlon equals maxlon: the box has no width.")
+    if west > east:
+        # A box drawn across the antimeridian: keep both halves.
+        return MultiPolygon([box(west, south, 180.0, north), box(-180.0, south, east, north)])
+    return box(west, south, east, north)
+
+
+def _from_geojson(data: Any) -> Polygon | MultiPolygon:
+    if not isinstance(data, Mapping) or "type" not in data:
+        raise InvalidAOIError("The AOI GeoJSON has no 'type': give a Polygon, MultiPolygon, Feature or FeatureCollection.")
+    kind = data["type"]
+    if kind == "FeatureCollection":
+        features = data.get("features") or []
+        parts = [_from_geojson(f) for f in features]
+        if not parts:
+            raise InvalidAOIError("The AOI FeatureCollection has no features: draw or give at least one polygon.")
+        return _as_polygonal(shapely.union_all(parts))
+    if kind == "Feature":
+        if not data.get("geometry"):
+            raise InvalidAOIError("The AOI Feature has no geometry: give a polygon.")
+        return _from_geojson(data["geometry"])
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise InvalidAOIError(f"The AOI is a {kind}: only Polygon and MultiPolygon areas can be measured.")
+    try:
+        geometry = shape(data)
+    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.GEOSException) as err:
+        raise InvalidAOIError(f"The AOI {kind} has malformed coordinates ({err}).") from err
+    if geometry.is_empty:
+        raise InvalidAOIError(f"The AOI {kind} is empty: give at least one ring of coordinates.")
+    _check_coordinates(geometry)
+    return geometry
+
+
+def _check_coordinates(geometry: Polygon | MultiPolygon) -> None:
+    west, south, east, north = geometry.bounds
+    if not all(map(_finite, (west, south, east, north))):
+        raise InvalidAOIError("The AOI has non-numeric or infinite coordinates.")
+    if west < -180 or east > 180:
+        raise InvalidAOIError(
+            f"AOI longitudes {west:g}..{east:g} leave -180..180: give lon/lat (EPSG:4326) coordinates, longitude first."
+        )
+    if south < -90 or north > 90:
+        raise InvalidAOIError(
+            f"AOI latitudes {south:g}..{north:g} leave -90..90: coordinates must be lon,lat (EPSG:4326), longitude first."
+        )
+    if east - west > 180:
+        raise InvalidAOIError(
+            "The AOI spans more than 180 degrees of longitude, which usually means it crosses the antimeridian: "
+            "split it at 180 degrees into a MultiPolygon, or give a bbox whose minlon is greater than its maxlon."
+        )
+
+
+def _finite(v: float) -> bool:
+    return v == v and abs(v) != float("inf")
+
+
+def _validated(geometry: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
+    """Repair self-intersections (bow-ties, duplicate rings) when the repair keeps an area."""
+    if geometry.is_valid:
+        return geometry
+    reason = explain_validity(geometry)
+    repaired = _as_polygonal(make_valid(geometry))
+    if repaired.is_empty or repaired.area <= 0:
+        raise InvalidAOIError(f"The AOI polygon is invalid ({reason}) and cannot be repaired: redraw it.")
+    return repaired
+
+
+def _as_polygonal(geometry: Any) -> Polygon | MultiPolygon:
+    """Keep only the polygon parts of a geometry (make_valid can return collections)."""
+    if isinstance(geometry, (Polygon, MultiPolygon)):
+        return geometry
+    polygons = [g for g in getattr(geometry, "geoms", []) if isinstance(g, (Polygon, MultiPolygon))]
+    flat: list[Polygon] = []
+    for g in polygons:
+        flat.extend(g.geoms if isinstance(g, MultiPolygon) else [g])
+    if not flat:
+        raise InvalidAOIError("The AOI has no area (a point or a line?): draw or give a polygon.")
+    return flat[0] if len(flat) == 1 else MultiPolygon(flat)

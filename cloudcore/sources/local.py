@@ -1,0 +1,47 @@
+"""Search a list of scenes held in memory: the folder and demo sources use this.
+
+It applies the same rules a STAC API applies server side, so every source answers a
+search the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from shapely.geometry import box, shape
+
+from ..aoi import AOI
+from ..scene import Scene
+
+LANDSAT_4_TO_9 = frozenset(f"landsat-{n}" for n in range(4, 10))
+
+
+def footprint_intersects(scene: Scene, aoi: AOI) -> bool:
+    """Does the scene's footprint (geometry, else bbox) touch the AOI."""
+    if scene.geometry_lonlat:
+        footprint = shape(scene.geometry_lonlat)
+    elif scene.bbox_lonlat:
+        footprint = box(*scene.bbox_lonlat)
+    else:
+        return True  # no footprint known: let the read decide
+    return footprint.intersects(aoi.geometry)
+
+
+def filter_scenes(
+    scenes: Iterable[Scene],
+    aoi: AOI,
+    start: dt.date,
+    end: dt.date,
+    max_scene_cloud_pct: float | None = None,
+) -> list[Scene]:
+    """Landsat 4-9 scenes touching the AOI, acquired start..end (UTC dates, inclusive)."""
+    kept = [
+        s
+        for s in scenes
+        if s.platform in LANDSAT_4_TO_9
+        and start <= s.date <= end
+        and (max_scene_cloud_pct is None or s.scene_cloud_pct is None or s.scene_cloud_pct <= max_scene_cloud_pct)
+        and footprint_intersects(s, aoi)
+    ]
+    return sorted(kept, key=lambda s: (s.datetime, s.id))
