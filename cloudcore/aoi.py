@@ -18,7 +18,6 @@ from typing import Any, Mapping, Union
 import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
-from shapely.ops import transform as transform_geometry
 from shapely.validation import explain_validity, make_valid
 
 from .errors import InvalidAOIError
@@ -71,7 +70,7 @@ class AOI:
     @cached_property
     def centroid_lonlat(self) -> tuple[float, float]:
         if self.crosses_antimeridian:
-            shifted = transform_geometry(lambda x, y, z=None: ((x + 360) % 360, y), self.geometry)
+            shifted = shapely.transform(self.geometry, lambda x, y: ((x + 360) % 360, y), interleaved=False)
             c = shifted.centroid
             return ((c.x + 180) % 360 - 180, c.y)
         c = self.geometry.centroid
@@ -80,7 +79,7 @@ class AOI:
     def in_crs(self, crs: Any) -> Polygon | MultiPolygon:
         """The AOI projected to `crs` (anything pyproj understands, e.g. 'EPSG:32633')."""
         transformer = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        projected = transform_geometry(transformer.transform, self.geometry)
+        projected = shapely.transform(self.geometry, transformer.transform, interleaved=False)
         return projected if projected.is_valid else make_valid(projected)
 
 

@@ -1,0 +1,36 @@
+# Two entry points for people: `make run` (the dashboard) and `make test` (the whole suite).
+# Each creates .venv and installs what it needs the first time; later runs reuse it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test demo clean
+
+run: $(VENV)/.run-installed
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+demo: $(VENV)/.run-installed
+	$(BIN)/python -m cloudcore demo --out demo-catalog
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version 2>&1)): install python3.11."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || \
+		{ echo "Could not create a virtual environment: on Debian/Ubuntu run 'sudo apt install python3-venv'."; rm -rf $(VENV); exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.run-installed $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""cloudcore: Landsat Collection 2 Level-2 clouds over an area of interest."""

@@ -1,0 +1,224 @@
+"""python -m cloudcore: scenes, cover, fill and demo from the command line.
+
+JSON (or CSV) goes to stdout; progress and errors go to stderr. Bad input exits with
+status 2 and one line saying what was wrong and what to do; a service that cannot be
+reached exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .aoi import parse_aoi
+from .errors import CloudCoreError, InvalidInputError, SceneReadError, SourceUnreachableError
+from .qa import DEFAULT_FLAGS, MaskPolicy, parse_flags
+from .sources import SOURCE_HELP, open_source
+
+SCENE_FIELDS = ("id", "datetime", "platform", "wrs_path", "wrs_row", "scene_cloud_pct", "land_cloud_pct")
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InvalidInputError(f"{message} (see `python -m cloudcore {self.prog.split()[-1]} --help`)")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD") from err
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from err
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a percentage between 0 and 100")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cloudcore", description="Landsat clouds over an area of interest.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser, dates: bool = True) -> None:
+        p.add_argument("--source", default="planetary-computer", help=SOURCE_HELP)
+        p.add_argument(
+            "--aoi", required=True,
+            help="bbox minlon,minlat,maxlon,maxlat (use --aoi=-76,0,-75,1 for negative numbers), GeoJSON text or a .geojson file",
+        )
+        if dates:
+            p.add_argument("--start", required=True, type=_date, help="first date, YYYY-MM-DD")
+            p.add_argument("--end", required=True, type=_date, help="last date, YYYY-MM-DD (inclusive)")
+
+    def mask_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--flags", default=",".join(sorted(DEFAULT_FLAGS)),
+                       help="QA flags that remove a pixel: any of fill,dilated,cirrus,cloud,shadow,snow,water")
+        p.add_argument("--buffer-m", type=float, default=0.0, help="grow removed cloud and shadow by this many metres")
+
+    scenes = commands.add_parser("scenes", help="list the Landsat scenes over an AOI")
+    common(scenes)
+    scenes.add_argument("--max-scene-cloud", type=_percent, help="drop scenes whose scene-wide cloud cover is above this %%")
+    scenes.add_argument("--format", choices=("json", "csv"), default="json")
+
+    cover = commands.add_parser("cover", help="cloud, shadow and missing data over the AOI for every date")
+    common(cover)
+    mask_options(cover)
+    cover.add_argument("--max-scene-cloud", type=_percent, help="skip scenes whose scene-wide cloud cover is above this %%")
+    cover.add_argument("--format", choices=("json", "csv"), default="json")
+
+    fill = commands.add_parser("fill", help="mask one date and fill its cloudy pixels from other dates")
+    common(fill, dates=False)
+    fill.add_argument("--date", required=True, type=_date, help="the date to fill, YYYY-MM-DD")
+    fill.add_argument("--window-days", type=int, default=None, help="use donor dates up to this many days away (default 60)")
+    fill.add_argument("--method", default="nearest", help="nearest (default) or median")
+    mask_options(fill)
+    fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
+    fill.add_argument("--png", help="also write a true-colour PNG of the filled image")
+
+    demo = commands.add_parser("demo", help="write the synthetic demo catalog (COGs, STAC items, truth) to a folder")
+    demo.add_argument("--out", required=True, help="folder to write into")
+    return parser
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A one-line progress counter on stderr (rewritten in place on a terminal)."""
+    tty = sys.stderr.isatty()
+
+    def report(done: int, total: int) -> None:
+        end = "\r" if tty and done < total else "\n"
+        if tty or done == total or done % 10 == 0:
+            print(f"{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return report
+
+
+def _check_dates(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise InvalidInputError(f"--start {start} is after --end {end}: swap them.")
+
+
+def _policy(args: argparse.Namespace) -> MaskPolicy:
+    return MaskPolicy(flags=parse_flags(args.flags), buffer_m=args.buffer_m)
+
+
+def _emit(records: list[dict[str, Any]], key: str, fields: Sequence[str], fmt: str) -> None:
+    if fmt == "csv":
+        from .export import rows_to_csv
+
+        sys.stdout.write(rows_to_csv(records, fields))
+    else:
+        json.dump({key: records}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+
+
+def _scene_record(scene) -> dict[str, Any]:
+    return {
+        "id": scene.id,
+        "datetime": scene.datetime.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "platform": scene.platform,
+        "wrs_path": scene.wrs_path,
+        "wrs_row": scene.wrs_row,
+        "scene_cloud_pct": scene.scene_cloud_pct,
+        "land_cloud_pct": scene.land_cloud_pct,
+    }
+
+
+def _run_scenes(args: argparse.Namespace) -> None:
+    _check_dates(args.start, args.end)
+    aoi = parse_aoi(args.aoi)
+    source = open_source(args.source)
+    scenes = source.search(aoi, args.start, args.end, args.max_scene_cloud)
+    _emit([_scene_record(s) for s in scenes], "scenes", SCENE_FIELDS, args.format)
+    print(f"{len(scenes)} scenes", file=sys.stderr)
+
+
+def _run_cover(args: argparse.Namespace) -> None:
+    from .cover import COVER_FIELDS, iter_cover, search_dates
+
+    _check_dates(args.start, args.end)
+    aoi = parse_aoi(args.aoi)
+    policy = _policy(args)
+    source = open_source(args.source)
+    groups = search_dates(source, aoi, args.start, args.end, args.max_scene_cloud)
+    progress = _progress("dates measured")
+    records = []
+    for record in iter_cover(groups, aoi, source, policy):
+        records.append(record)
+        progress(len(records), len(groups))
+    records.sort(key=lambda r: (r.date, r.platform, r.scene_ids))
+    _emit([r.to_dict() for r in records], "dates", COVER_FIELDS, args.format)
+    failed = [r for r in records if r.error]
+    if failed:
+        print(f"{len(failed)} of {len(records)} dates failed; see their 'error' field", file=sys.stderr)
+
+
+def _run_fill(args: argparse.Namespace) -> None:
+    from .export import write_cog
+    from .gapfill import DEFAULT_WINDOW_DAYS, fill_date
+    from .render import true_colour, write_png
+
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise InvalidInputError(f"Folder {str(out.parent)!r} for --out does not exist: create it or choose another path.")
+    aoi = parse_aoi(args.aoi)
+    policy = _policy(args)
+    source = open_source(args.source)
+    window = DEFAULT_WINDOW_DAYS if args.window_days is None else args.window_days
+    image = fill_date(source, aoi, args.date, window, args.method, policy, progress=_progress("donor dates read"))
+    filled = image.result.filled
+    bands = {name: filled[i] for i, name in enumerate(image.band_names)}
+    bands["provenance"] = image.result.provenance
+    sr_scale = {name: 0.0000275 for name in image.band_names}  # ref: USGS C2 L2 SR scale/offset
+    sr_offset = {name: -0.2 for name in image.band_names}
+    write_cog(out, bands, image.grid.transform, image.grid.crs, nodata=0, scales=sr_scale, offsets=sr_offset)
+    if args.png:
+        idx = {name: i for i, name in enumerate(image.band_names)}
+        write_png(args.png, true_colour(filled[idx["red"]], filled[idx["green"]], filled[idx["blue"]]))
+    for problem in image.donor_errors:
+        print(f"skipped donor {problem}", file=sys.stderr)
+    json.dump(image.summary(), sys.stdout)
+    sys.stdout.write("\n")
+
+
+def _run_demo(args: argparse.Namespace) -> None:
+    from .demo import generate_demo_catalog
+
+    out = generate_demo_catalog(Path(args.out), progress=_progress("demo scenes written"))
+    print(json.dumps({"catalog": str(out)}))
+
+
+COMMANDS = {"scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "demo": _run_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except (SourceUnreachableError, SceneReadError) as err:
+        print(f"cloudcore: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except CloudCoreError as err:
+        print(f"cloudcore: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("cloudcore: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if os.environ.get("CLOUDCORE_DEBUG"):
+            raise
+        print(f"cloudcore: unexpected {type(err).__name__}: {err} (set CLOUDCORE_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_FAILED
+    return 0

@@ -1,0 +1,158 @@
+"""Fill one date's cloudy AOI pixels from other dates: the I/O around `fill.fill_gaps`.
+
+Donor dates are read onto the target date's grid. For the nearest method donors are read
+nearest-first and reading stops once every hole has a clear pixel, so a mostly clear date
+costs a few reads, not the whole window. A donor's bands are read only when its QA shows
+it can fill at least one remaining hole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .aoi import AOI
+from .cover import search_dates, workers
+from .errors import CloudCoreError, InvalidInputError
+from .fill import FILL_METHODS, FillResult, Layer, fill_gaps
+from .qa import MaskPolicy, removed_mask
+from .read import Grid, inside_mask
+from .scene import SR_BANDS, DateGroup
+from .sources.base import SceneSource
+from .stack import date_grid, read_date
+
+DEFAULT_WINDOW_DAYS = 60
+
+
+@dataclass(frozen=True)
+class FilledImage:
+    """A target date, masked and gap-filled, on its AOI grid."""
+
+    date: dt.date
+    platform: str
+    scene_ids: list[str]
+    grid: Grid
+    inside: np.ndarray
+    """Pixels whose centres lie in the AOI."""
+    removed: np.ndarray
+    """Pixels the mask policy removed on the target date."""
+    result: FillResult
+    band_names: tuple[str, ...] = SR_BANDS
+    donor_errors: tuple[str, ...] = ()
+    """Donor dates that could not be read, with why; they were skipped."""
+
+    def summary(self) -> dict[str, object]:
+        """The JSON record of the `fill` contract."""
+        return {
+            "date": self.date.isoformat(),
+            "masked_pct": self.result.masked_pct,
+            "filled_pct": self.result.filled_pct,
+            "unfilled_pct": self.result.unfilled_pct,
+        }
+
+
+def _target_group(groups: list[DateGroup], date: dt.date) -> DateGroup:
+    on_date = [g for g in groups if g.date == date]
+    if on_date:
+        # Several platforms on one day (e.g. Landsat 7 and 8): take the one with most scenes.
+        return max(on_date, key=lambda g: len(g.scenes))
+    if not groups:
+        raise InvalidInputError(
+            f"No Landsat acquisition over this AOI near {date}: check the AOI and the date, or widen --window-days."
+        )
+    nearest = sorted({g.date for g in groups}, key=lambda d: abs((d - date).days))[:3]
+    raise InvalidInputError(
+        f"No acquisition on {date} over this AOI; the nearest are {', '.join(d.isoformat() for d in sorted(nearest))}: "
+        "pick one of those (the `cover` command lists them all)."
+    )
+
+
+def fill_date(
+    source: SceneSource,
+    aoi: AOI,
+    date: dt.date,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    method: str = "nearest",
+    policy: MaskPolicy = MaskPolicy(),
+    progress: Callable[[int, int], None] | None = None,
+) -> FilledImage:
+    """Mask the target date and fill its removed AOI pixels from dates within the window."""
+    if method not in FILL_METHODS:
+        raise InvalidInputError(f"Unknown fill method {method!r}: use one of {', '.join(FILL_METHODS)}.")
+    if window_days < 0:
+        raise InvalidInputError(f"--window-days {window_days} is negative: give a number of days, e.g. 60.")
+    window = dt.timedelta(days=window_days)
+    groups = search_dates(source, aoi, date - window, date + window)
+    target_group = _target_group(groups, date)
+    grid = date_grid(target_group, aoi, source, margin_m=policy.buffer_m)
+    inside = inside_mask(aoi, grid)
+    target_stack = read_date(target_group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
+    removed = removed_mask(target_stack.qa, target_group.platform, policy, target_stack.radsat, grid.pixel_size)
+    target = Layer(date=date, bands=target_stack.bands, usable=~removed, label=target_group.platform)
+
+    candidates = sorted((g for g in groups if g is not target_group), key=lambda g: (abs((g.date - date).days), g.date))
+    donors, errors = _read_donors(candidates, grid, source, policy, holes=removed & inside, stop_when_full=method == "nearest", progress=progress)
+    result = fill_gaps(target, donors, inside, method=method, window_days=window_days)
+    return FilledImage(
+        date=date,
+        platform=target_group.platform,
+        scene_ids=target_group.scene_ids,
+        grid=grid,
+        inside=inside,
+        removed=removed & inside,
+        result=result,
+        donor_errors=tuple(errors),
+    )
+
+
+def _read_donors(
+    candidates: list[DateGroup],
+    grid: Grid,
+    source: SceneSource,
+    policy: MaskPolicy,
+    holes: np.ndarray,
+    stop_when_full: bool,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[Layer], list[str]]:
+    """Read candidate donors in batches, nearest first; keep those that can fill a hole."""
+    donors: list[Layer] = []
+    errors: list[str] = []
+    remaining = holes.copy()
+    batch = workers()
+    done = 0
+    with ThreadPoolExecutor(max_workers=batch, thread_name_prefix="donor") as pool:
+        for start in range(0, len(candidates), batch):
+            if stop_when_full and not remaining.any():
+                break
+            chunk = candidates[start : start + batch]
+            snapshot = remaining.copy()  # the batch reads against one fixed set of holes
+            for group, outcome in zip(chunk, pool.map(lambda g: _read_donor(g, grid, source, policy, snapshot), chunk)):
+                done += 1
+                if progress:
+                    progress(done, len(candidates))
+                if isinstance(outcome, str):
+                    errors.append(f"{group.date} ({group.platform}): {outcome}")
+                elif outcome is not None:
+                    donors.append(outcome)
+                    if stop_when_full:  # the median needs every donor, so only nearest narrows the holes
+                        remaining &= ~outcome.usable
+    return donors, errors
+
+
+def _read_donor(group: DateGroup, grid: Grid, source: SceneSource, policy: MaskPolicy, holes: np.ndarray) -> Layer | str | None:
+    """A donor layer; None when it cannot fill any hole; an error text when it failed."""
+    try:
+        qa_only = read_date(group, grid, source, with_radsat=policy.saturated)
+        usable = ~removed_mask(qa_only.qa, group.platform, policy, qa_only.radsat, grid.pixel_size)
+        if not (usable & holes).any():
+            return None
+        stack = read_date(group, grid, source, bands=SR_BANDS)
+        return Layer(date=group.date, bands=stack.bands, usable=usable, label=group.platform)
+    except CloudCoreError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - a broken donor is skipped and reported, not fatal
+        return f"{type(err).__name__}: {err}"

@@ -1,0 +1,36 @@
+"""Scene sources behind one interface, and the one place a source name is interpreted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UnknownSourceError
+from .base import SceneSource
+
+PLANETARY_COMPUTER = "planetary-computer"
+SOURCE_HELP = "planetary-computer (default), demo, an http(s):// STAC API root, or a folder of Landsat C2 L2 files"
+
+__all__ = ["SceneSource", "open_source", "PLANETARY_COMPUTER", "SOURCE_HELP"]
+
+
+def open_source(spec: str | None) -> SceneSource:
+    """The scene source a user named; raises UnknownSourceError with the accepted forms."""
+    text = (spec or PLANETARY_COMPUTER).strip()
+    if text.lower() in (PLANETARY_COMPUTER, "pc", "planetary_computer"):
+        from .stac import planetary_computer_source
+
+        return planetary_computer_source()
+    if text.lower() == "demo":
+        from .demo import DemoSource
+
+        return DemoSource()
+    if text.lower().startswith(("http://", "https://")):
+        from .stac import StacSource
+
+        return StacSource(text)
+    path = Path(text).expanduser()
+    if path.exists():
+        from .folder import FolderSource
+
+        return FolderSource(path)
+    raise UnknownSourceError(f"Unknown source {text!r}: use {SOURCE_HELP}.")
