@@ -1,0 +1,290 @@
+"""Scenes from any STAC API; Planetary Computer is the default instance.
+
+Every network call has a deadline: a connect/read timeout per request, a few retries
+with backoff on 429/5xx, and an overall deadline for the whole search, so a user
+with no connection hears so within seconds instead of waiting on a hung socket.
+The server's answer is re-checked client side with the rules every source applies
+(`local.filter_scenes`), so results do not depend on which filters a server honours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from pystac import STACError, STACTypeError
+from pystac_client import Client
+from pystac_client.conformance import ConformanceClasses
+from pystac_client.errors import ClientTypeError
+from pystac_client.exceptions import APIError
+from pystac_client.stac_api_io import StacApiIO
+from pystac_client.warnings import DoesNotConformTo
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from ..aoi import AOI
+from ..errors import CloudCoreError, InvalidInputError, SourceUnreachableError
+from ..scene import Scene, scene_from_item
+from .local import filter_scenes
+from .signing import DeadlineExceeded, env_seconds, run_with_deadline, sign_href_with_deadline
+
+logger = logging.getLogger(__name__)
+
+PLANETARY_COMPUTER_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
+DEFAULT_COLLECTION = "landsat-c2-l2"
+DEFAULT_HTTP_TIMEOUT_S = 10.0
+DEFAULT_SEARCH_DEADLINE_S = 60.0
+# Items per page: PC allows 1000, but big pages are the slow /search calls that 504.
+DEFAULT_PAGE_LIMIT = 250
+# Statuses worth retrying: rate limiting and the gateway/server errors PC returns under load.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Backoff between retries (urllib3 retries the first at once, then 2x, 4x this).
+RETRY_BACKOFF_S = 0.5
+# Longest Retry-After we honour: a longer one would outlast the search deadline anyway.
+MAX_RETRY_AFTER_S = 5.0
+# Header for the optional PC subscription key (sent as a header, never in the URL).
+PC_KEY_HEADER = "Ocp-Apim-Subscription-Key"
+PC_KEY_ENV = "PC_SDK_SUBSCRIPTION_KEY"
+
+_NEXT_STEP = "check the connection and try again, or use --source demo"
+
+
+class _CappedRetry(Retry):
+    """urllib3 Retry that never sleeps longer than MAX_RETRY_AFTER_S on a Retry-After."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
+
+
+def _retry_policy() -> Retry:
+    return _CappedRetry(
+        total=3,  # a few tries ride out a blip; more would keep a user waiting on an outage
+        connect=2,  # refused/unresolvable: fails fast, so two more tries cost little
+        read=1,  # a read timeout already cost a full timeout; retry it only once
+        status=3,  # 429/5xx: PC's /search 504s under load and often succeeds on retry
+        backoff_factor=RETRY_BACKOFF_S,  # at once, then 1 s, 2 s: short enough to hear of an outage quickly
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,  # retry POST /search too: a search only reads, so repeating it is safe
+        raise_on_status=True,  # after the last try raise RetryError instead of returning the 5xx
+    )
+
+
+def http_timeout_s() -> float:
+    """Connect/read timeout per request, from CLOUDCORE_HTTP_TIMEOUT_S at call time (default 10 s)."""
+    return env_seconds("CLOUDCORE_HTTP_TIMEOUT_S", DEFAULT_HTTP_TIMEOUT_S)
+
+
+def search_deadline_s() -> float:
+    """Deadline for a whole search, from CLOUDCORE_SEARCH_DEADLINE_S at call time (default 60 s)."""
+    return env_seconds("CLOUDCORE_SEARCH_DEADLINE_S", DEFAULT_SEARCH_DEADLINE_S)
+
+
+def display_url(url: str) -> str:
+    """The URL without user info, query or fragment, safe to show in messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def datetime_range(start: dt.date, end: dt.date) -> str:
+    """The STAC datetime interval covering whole UTC days start..end, both inclusive."""
+    if isinstance(start, dt.datetime) or isinstance(end, dt.datetime):
+        raise InvalidInputError("Search dates must be dates (YYYY-MM-DD), not date-times.")
+    if start > end:
+        raise InvalidInputError(f"Start date {start} is after end date {end}: swap them.")
+    return f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59.999999Z"
+
+
+class StacSource:
+    """A SceneSource backed by a STAC API (item search, optionally the query extension)."""
+
+    def __init__(
+        self,
+        url: str,
+        collection: str = DEFAULT_COLLECTION,
+        signer: Callable[[str], str] | None = None,
+        timeout_s: float | None = None,
+        name: str | None = None,
+        *,
+        page_limit: int = DEFAULT_PAGE_LIMIT,
+        deadline_s: float | None = None,
+        header_env: Mapping[str, str] | None = None,
+    ):
+        """
+        Args:
+            url: Root of the STAC API.
+            collection: Collection to search.
+            signer: Makes an asset href readable (e.g. appends a SAS token); None keeps it.
+            timeout_s: Connect/read timeout per request; None reads CLOUDCORE_HTTP_TIMEOUT_S.
+            name: Label for messages; defaults to the URL (without credentials).
+            page_limit: Items per page requested from the API.
+            deadline_s: Deadline for a whole search; None reads CLOUDCORE_SEARCH_DEADLINE_S.
+            header_env: Header name -> environment variable holding its value, read at each
+                search and sent only when set (secrets stay out of the object and the URL).
+        """
+        self.url = url
+        self.collection = collection
+        self.signer = signer
+        self.timeout_s = timeout_s
+        self.name = name or display_url(url)
+        self.page_limit = page_limit
+        self.deadline_s = deadline_s
+        self.header_env = dict(header_env or {})
+
+    def __repr__(self) -> str:
+        return f"StacSource({display_url(self.url)!r}, collection={self.collection!r})"
+
+    def readable_href(self, href: str) -> str:
+        """The href to hand to GDAL just before a read: signed when a signer is set."""
+        return self.signer(href) if self.signer else href
+
+    def search(
+        self,
+        aoi: AOI,
+        start: dt.date,
+        end: dt.date,
+        max_scene_cloud_pct: float | None = None,
+    ) -> list[Scene]:
+        """Landsat 4-9 scenes whose footprint intersects the AOI, start..end (UTC days) inclusive.
+
+        Raises:
+            SourceUnreachableError: the API did not answer (or kept failing) before the deadline.
+            InvalidInputError: the URL is not a STAC API with item search, or it rejected the search.
+        """
+        interval = datetime_range(start, end)
+        deadline = self.deadline_s if self.deadline_s is not None else search_deadline_s()
+        try:
+            items = run_with_deadline(lambda: self._fetch_items(aoi, interval, max_scene_cloud_pct), deadline)
+        except DeadlineExceeded as err:
+            raise SourceUnreachableError(
+                f"The STAC API at {display_url(self.url)} did not finish the search within {deadline:g} s: "
+                f"{_NEXT_STEP}, search a shorter period or smaller area, or raise CLOUDCORE_SEARCH_DEADLINE_S."
+            ) from err
+        scenes = _unique_scenes(items)
+        return filter_scenes(scenes, aoi, start, end, max_scene_cloud_pct)
+
+    # -- network ---------------------------------------------------------------------
+
+    def _fetch_items(self, aoi: AOI, interval: str, max_scene_cloud_pct: float | None) -> list[dict[str, Any]]:
+        """All item dicts the API returns for the search, every page followed."""
+        client = self._open()
+        params: dict[str, Any] = {
+            "collections": [self.collection],
+            "intersects": aoi.to_geojson(),
+            "datetime": interval,
+            "limit": self.page_limit,
+        }
+        # Only send `query` to APIs that advertise it: PC does; some servers
+        # (rustac's memory backend) answer any `query` with zero items.
+        if max_scene_cloud_pct is not None and client.conforms_to(ConformanceClasses.QUERY):
+            params["query"] = {"eo:cloud_cover": {"lte": max_scene_cloud_pct}}
+        shown = display_url(self.url)
+        try:
+            search = client.search(**params)
+        except DoesNotConformTo as err:
+            raise InvalidInputError(
+                f"{shown} is a STAC catalog without item search: give the root of a STAC API."
+            ) from err
+        items: list[dict[str, Any]] = []
+        try:
+            for page in search.pages_as_dicts():
+                items.extend(page.get("features") or [])
+        except APIError as err:
+            raise _from_api_error(err, shown, during="search") from err
+        except (ValueError, STACError) as err:  # JSONDecodeError is a ValueError
+            raise InvalidInputError(f"The STAC API at {shown} answered the search with something that is not STAC.") from err
+        logger.debug("%s: %d items for %s", self.name, len(items), interval)
+        return items
+
+    def _open(self) -> Client:
+        timeout = self.timeout_s if self.timeout_s is not None else http_timeout_s()
+        headers = self._headers()
+        io = StacApiIO(headers=headers, timeout=timeout, max_retries=_retry_policy())
+        shown = display_url(self.url)
+        try:
+            return Client.open(self.url, stac_io=io, headers=headers, timeout=timeout)
+        except APIError as err:
+            raise _from_api_error(err, shown, during="open") from err
+        except (ValueError, KeyError, TypeError, STACError, STACTypeError, ClientTypeError) as err:
+            raise InvalidInputError(
+                f"{shown} did not answer with a STAC API landing page (HTML or other JSON instead): "
+                "check the URL, it should be the API root."
+            ) from err
+
+    def _headers(self) -> dict[str, str]:
+        # Names us in the server's logs (requests would send python-requests/x.y).
+        headers = {"User-Agent": "cloudcore"}
+        for header, variable in self.header_env.items():
+            value = os.environ.get(variable, "").strip()
+            if value:
+                headers[header] = value
+        return headers
+
+
+def _from_api_error(err: APIError, shown_url: str, during: str) -> CloudCoreError:
+    """The CloudCoreError for a pystac-client APIError, saying what to do."""
+    # pystac-client wraps requests' exceptions as APIError(str(err)): the context keeps the type.
+    cause = err.__context__
+    status = getattr(err, "status_code", None)
+    if isinstance(cause, requests.Timeout) or _read_timed_out(cause):
+        return SourceUnreachableError(f"The STAC API at {shown_url} did not answer in time: {_NEXT_STEP}.")
+    if isinstance(cause, requests.exceptions.RetryError):
+        return SourceUnreachableError(f"The STAC API at {shown_url} kept failing (busy or down): {_NEXT_STEP}.")
+    if isinstance(cause, requests.RequestException):
+        return SourceUnreachableError(f"The STAC API at {shown_url} could not be reached: {_NEXT_STEP}.")
+    if status is not None and (status in RETRY_STATUSES or status >= 500):
+        return SourceUnreachableError(f"The STAC API at {shown_url} is failing (HTTP {status}): {_NEXT_STEP}.")
+    if status is not None and during == "open":
+        return InvalidInputError(
+            f"{shown_url} answered HTTP {status}, not a STAC API landing page: check the URL, it should be the API root."
+        )
+    if status is not None:
+        return InvalidInputError(f"The STAC API at {shown_url} rejected the search (HTTP {status}): {_short(err)}")
+    return SourceUnreachableError(f"The STAC API at {shown_url} failed during {during}: {_NEXT_STEP}.")
+
+
+def _read_timed_out(cause: BaseException | None) -> bool:
+    """requests reports read timeouts that used up the retries as a ConnectionError."""
+    reason = getattr(cause.args[0], "reason", None) if cause is not None and cause.args else None
+    return isinstance(reason, ReadTimeoutError)
+
+
+def _unique_scenes(items: list[dict[str, Any]]) -> list[Scene]:
+    """Scenes from item dicts, once per id; items that do not parse are skipped and logged."""
+    scenes: dict[str, Scene] = {}
+    for item in items:
+        try:
+            scene = scene_from_item(item)
+        except (KeyError, TypeError, ValueError) as err:
+            logger.warning("skipping STAC item %r that does not parse: %s", item.get("id"), err)
+            continue
+        scenes.setdefault(scene.id, scene)
+    return list(scenes.values())
+
+
+def _short(err: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def planetary_computer_source(timeout_s: float | None = None) -> StacSource:
+    """Microsoft Planetary Computer's landsat-c2-l2, signing hrefs just before reads.
+
+    The optional subscription key is read from PC_SDK_SUBSCRIPTION_KEY: the SDK uses it
+    for tokens, and searches send it as a header.
+    """
+    return StacSource(
+        PLANETARY_COMPUTER_STAC_URL,
+        collection=DEFAULT_COLLECTION,
+        signer=sign_href_with_deadline,
+        timeout_s=timeout_s,
+        name="planetary-computer",
+        header_env={PC_KEY_HEADER: PC_KEY_ENV},
+    )
