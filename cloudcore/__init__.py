@@ -1,1 +1,55 @@
-"""cloudcore: Landsat Collection 2 Level-2 clouds over an area of interest."""
+"""cloudcore: Landsat Collection 2 Level-2 clouds over an area of interest.
+
+Find scenes (Planetary Computer, any STAC API, a local folder or the synthetic demo),
+measure cloud, shadow and missing data over the AOI for every date, and fill a date's
+cloudy pixels from other dates. No UI code lives here; the dashboard and the CLI are
+thin faces on these functions.
+"""
+
+from .aoi import AOI, parse_aoi
+from .cover import DateCover, compute_cover, cover_stats, iter_cover, measure_date, search_dates
+from .errors import (
+    CloudCoreError,
+    InvalidAOIError,
+    InvalidInputError,
+    NoScenesError,
+    SceneReadError,
+    SourceUnreachableError,
+    UnknownSourceError,
+)
+from .gapfill import DEFAULT_WINDOW_DAYS, FilledImage, fill_date
+from .qa import DEFAULT_FLAGS, MaskPolicy, QAClasses, decode_qa, parse_flags, removed_mask
+from .scene import DateGroup, Scene, group_by_date
+from .sources import SceneSource, open_source
+
+__all__ = [
+    "AOI",
+    "CloudCoreError",
+    "DEFAULT_FLAGS",
+    "DEFAULT_WINDOW_DAYS",
+    "DateCover",
+    "DateGroup",
+    "FilledImage",
+    "InvalidAOIError",
+    "InvalidInputError",
+    "MaskPolicy",
+    "NoScenesError",
+    "QAClasses",
+    "Scene",
+    "SceneReadError",
+    "SceneSource",
+    "SourceUnreachableError",
+    "UnknownSourceError",
+    "compute_cover",
+    "cover_stats",
+    "decode_qa",
+    "fill_date",
+    "group_by_date",
+    "iter_cover",
+    "measure_date",
+    "open_source",
+    "parse_aoi",
+    "parse_flags",
+    "removed_mask",
+    "search_dates",
+]
