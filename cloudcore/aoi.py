@@ -18,6 +18,7 @@ from typing import Any, Mapping, Union
 import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry.polygon import orient
 from shapely.validation import explain_validity, make_valid
 
 from .errors import InvalidAOIError
@@ -49,7 +50,10 @@ class AOI:
 
     @cached_property
     def area_km2(self) -> float:
-        return abs(_GEOD.geometry_area_perimeter(self.geometry)[0]) / 1e6
+        # Geod sums signed ring areas, so a clockwise part would cancel a counter-clockwise one
+        # (and a hole wound like its shell would add): orient each part before measuring.
+        parts = self.geometry.geoms if isinstance(self.geometry, MultiPolygon) else [self.geometry]
+        return sum(abs(_GEOD.geometry_area_perimeter(orient(part, 1.0))[0]) for part in parts) / 1e6
 
     @property
     def bbox_lonlat(self) -> tuple[float, float, float, float]:
@@ -206,7 +210,10 @@ def _check_coordinates(geometry: Polygon | MultiPolygon) -> None:
         raise InvalidAOIError(
             f"AOI latitudes {south:g}..{north:g} leave -90..90: coordinates must be lon,lat (EPSG:4326), longitude first."
         )
-    if east - west > 180:
+    # Per part: a MultiPolygon already split at 180 degrees (what the message below asks for,
+    # and what to_geojson() gives for an antimeridian bbox) spans 360 degrees as a whole.
+    parts = geometry.geoms if isinstance(geometry, MultiPolygon) else [geometry]
+    if any(part.bounds[2] - part.bounds[0] > 180 for part in parts):
         raise InvalidAOIError(
             "The AOI spans more than 180 degrees of longitude, which usually means it crosses the antimeridian: "
             "split it at 180 degrees into a MultiPolygon, or give a bbox whose minlon is greater than its maxlon."

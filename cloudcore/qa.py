@@ -134,7 +134,10 @@ class MaskPolicy:
     """Also remove pixels QA_RADSAT marks as saturated in any of bands 1-7."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "flags", frozenset(self.flags))
+        flags = self.flags
+        if isinstance(flags, str):  # frozenset("cloud") would be the letters c, l, o, u, d
+            flags = [f.strip() for f in flags.split(",") if f.strip()]
+        object.__setattr__(self, "flags", frozenset(flags))
         unknown = sorted(self.flags - FLAG_BITS.keys())
         if unknown:
             raise InvalidInputError(

@@ -121,6 +121,14 @@ def _as_float(value: Any) -> float | None:
     return None if number < 0 else number
 
 
+def _as_angle(value: Any) -> float | None:
+    """Degrees, sign kept: a sun below the horizon has a negative elevation, not none."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _as_int(value: Any) -> int | None:
     try:
         return int(value)
@@ -175,6 +183,6 @@ def scene_from_item(item: Mapping[str, Any], base_href: str | None = None) -> Sc
         geometry_lonlat=item.get("geometry"),
         assets=assets,
         epsg=_as_int(epsg),
-        sun_azimuth=_as_float(props.get("view:sun_azimuth")),
-        sun_elevation=_as_float(props.get("view:sun_elevation")),
+        sun_azimuth=_as_angle(props.get("view:sun_azimuth")),
+        sun_elevation=_as_angle(props.get("view:sun_elevation")),
     )

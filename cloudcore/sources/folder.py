@@ -1,0 +1,229 @@
+"""A scene source over a local folder of Landsat C2 L2 files, as EarthExplorer delivers them.
+
+Files are named `<product id>_<band>.TIF` (QA_PIXEL, QA_RADSAT, SR_B1..SR_B7) beside an
+optional `<product id>_MTL.json` / `_MTL.txt`; a download usually puts each scene in its
+own subfolder, so the folder is searched recursively. Only file names are read when the
+source is opened; each scene's QA_PIXEL header (for the footprint) and MTL are read once,
+on the first search.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import cached_property
+from pathlib import Path
+
+import rasterio
+from rasterio.errors import RasterioError
+from shapely.geometry import mapping
+
+from ..aoi import AOI
+from ..errors import InvalidInputError, NoScenesError
+from ..scene import QA_BAND, RADSAT_BAND, SR_BANDS, Scene, parse_product_id, scene_from_item
+from .footprint import bbox_of, footprint_lonlat
+from .local import filter_scenes
+from .mtl import MtlFacts, read_mtl
+
+# Surface-reflectance band number -> Planetary Computer landsat-c2-l2 asset key.
+# ref: LSDS-1619 (Landsat 8-9 OLI): B1 coastal aerosol, B2 blue, B3 green, B4 red, B5 NIR, B6 SWIR 1, B7 SWIR 2.
+OLI_SR_BANDS: dict[int, str] = {1: "coastal", 2: "blue", 3: "green", 4: "red", 5: "nir08", 6: "swir16", 7: "swir22"}
+# ref: LSDS-1618 (Landsat 4-7 TM/ETM+): B1 blue, B2 green, B3 red, B4 NIR, B5 SWIR 1, B7 SWIR 2;
+# band 6 is thermal and ships as ST_B6, not SR_B6.
+TM_ETM_SR_BANDS: dict[int, str] = {1: "blue", 2: "green", 3: "red", 4: "nir08", 5: "swir16", 7: "swir22"}
+OLI_PLATFORMS = frozenset({"landsat-8", "landsat-9"})
+
+PRODUCT_ID_LENGTH = len("LC08_L2SP_047027_20201204_20210313_02_T1")  # fixed width in Collection 2
+EXAMPLE_QA_NAME = "LC08_L2SP_047027_20201204_20210313_02_T1_QA_PIXEL.TIF"
+RASTER_EXTENSIONS = (".TIF", ".TIFF")
+MTL_NAMES = ("MTL.JSON", "MTL.TXT")  # JSON first: same facts, and it parses without ODL rules
+
+
+def sr_band_key(platform: str, band_number: int) -> str | None:
+    """The asset key of SR band `band_number` on `platform`, or None when it is no SR band."""
+    table = OLI_SR_BANDS if platform in OLI_PLATFORMS else TM_ETM_SR_BANDS
+    return table.get(band_number)
+
+
+class FolderSource:
+    """Landsat C2 L2 scenes found in a local folder (searched recursively).
+
+    Attributes:
+        name: The folder path as given.
+        warnings: What was skipped or is incomplete (missing QA_PIXEL, unreadable files),
+            one sentence each; scene-level entries appear after the first search.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        """Index the folder's file names.
+
+        Raises:
+            InvalidInputError: `folder` is a file.
+            NoScenesError: the folder does not exist or holds no Landsat C2 L2 QA_PIXEL file.
+        """
+        self.name = str(folder)
+        self.warnings: list[str] = []
+        root = Path(folder).expanduser()
+        if root.is_file():
+            raise InvalidInputError(
+                f"{self.name!r} is a file: give the folder that holds the Landsat files (e.g. {EXAMPLE_QA_NAME})."
+            )
+        if not root.is_dir():
+            raise NoScenesError(
+                f"Folder {self.name!r} does not exist: give a folder of Landsat Collection 2 Level-2 files "
+                f"named like {EXAMPLE_QA_NAME}."
+            )
+        self._root = Path(os.path.abspath(root))
+        groups = _group_files(_walk_files(self._root), self.warnings)
+        self._groups = {pid: files for pid, files in groups.items() if _has_qa(pid, files, self.warnings)}
+        if not self._groups:
+            found = f" ({len(groups)} product(s) lack their QA_PIXEL file)" if groups else ""
+            raise NoScenesError(
+                f"Folder {self.name!r} holds no Landsat Collection 2 Level-2 QA_PIXEL files{found}: expected "
+                f"<product id>_QA_PIXEL.TIF, e.g. {EXAMPLE_QA_NAME}, with _SR_B1.TIF.._SR_B7.TIF, _QA_RADSAT.TIF "
+                "and _MTL.json beside it. Download the Level-2 bands from EarthExplorer into this folder."
+            )
+
+    @property
+    def product_ids(self) -> list[str]:
+        """The product ids indexed (those with a QA_PIXEL file), sorted."""
+        return sorted(self._groups)
+
+    @cached_property
+    def scenes(self) -> list[Scene]:
+        """Every scene in the folder, oldest first; built once, on first use."""
+        built = [_build_scene(pid, files, self.warnings) for pid, files in sorted(self._groups.items())]
+        return sorted((s for s in built if s is not None), key=lambda s: (s.datetime, s.id))
+
+    def search(
+        self,
+        aoi: AOI,
+        start: dt.date,
+        end: dt.date,
+        max_scene_cloud_pct: float | None = None,
+    ) -> list[Scene]:
+        """Scenes whose footprint touches the AOI, acquired start..end (UTC dates, inclusive)."""
+        return filter_scenes(self.scenes, aoi, start, end, max_scene_cloud_pct)
+
+    def readable_href(self, href: str) -> str:
+        """Local paths are readable as they are."""
+        return href
+
+    def __repr__(self) -> str:
+        return f"FolderSource({self.name!r}, {len(self._groups)} products)"
+
+
+def _walk_files(root: Path) -> list[Path]:
+    """Every file under root, following folder symlinks once each (no loops)."""
+    seen: set[str] = set()
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames.sort()
+        files.extend(Path(dirpath) / f for f in sorted(filenames))
+    return files
+
+
+def _group_files(paths: list[Path], warnings: list[str]) -> dict[str, dict[str, Path]]:
+    """product id -> {asset key or 'mtl.json'/'mtl.txt' -> path}; unrelated files ignored."""
+    groups: dict[str, dict[str, Path]] = {}
+    for path in paths:
+        parsed = _classify(path.name)
+        if parsed is None:
+            continue
+        product_id, key = parsed
+        files = groups.setdefault(product_id, {})
+        if key in files:
+            warnings.append(f"{path} duplicates {files[key]}: using the first; delete one copy.")
+            continue
+        files[key] = path
+    return groups
+
+
+def _classify(filename: str) -> tuple[str, str] | None:
+    """('LC08_...', 'qa_pixel' | 'red' | 'mtl.json' ...) for a Landsat C2 L2 file we use, else None."""
+    product_id, suffix = filename[:PRODUCT_ID_LENGTH], filename[PRODUCT_ID_LENGTH + 1 :]
+    if filename[PRODUCT_ID_LENGTH : PRODUCT_ID_LENGTH + 1] != "_":
+        return None
+    try:
+        platform = parse_product_id(product_id)["platform"]
+    except InvalidInputError:
+        return None
+    suffix = suffix.upper()
+    if suffix in MTL_NAMES:
+        return product_id, suffix.lower()
+    stem, dot, ext = suffix.rpartition(".")
+    if not dot or f".{ext}" not in RASTER_EXTENSIONS:
+        return None
+    if stem == "QA_PIXEL":
+        return product_id, QA_BAND
+    if stem == "QA_RADSAT":
+        return product_id, RADSAT_BAND
+    if stem.startswith("SR_B") and stem[4:].isdigit():
+        key = sr_band_key(platform, int(stem[4:]))
+        return (product_id, key) if key else None
+    return None
+
+
+def _has_qa(product_id: str, files: dict[str, Path], warnings: list[str]) -> bool:
+    if QA_BAND in files:
+        return True
+    warnings.append(f"{product_id}: no QA_PIXEL file, so it is skipped; download its _QA_PIXEL.TIF too.")
+    return False
+
+
+def _build_scene(product_id: str, files: dict[str, Path], warnings: list[str]) -> Scene | None:
+    """A Scene from one product's files; None (with a warning) when its QA_PIXEL is unreadable."""
+    ident = parse_product_id(product_id)
+    try:
+        with rasterio.open(files[QA_BAND]) as qa:
+            crs, bounds = qa.crs, tuple(qa.bounds)
+    except RasterioError as err:
+        warnings.append(f"{product_id}: QA_PIXEL {files[QA_BAND]} cannot be opened ({err}), so it is skipped.")
+        return None
+    footprint = footprint_lonlat(crs, bounds) if crs else None
+    if footprint is None:
+        warnings.append(f"{product_id}: QA_PIXEL has no usable georeferencing; its footprint is unknown.")
+    missing = [band for band in SR_BANDS if band not in files]
+    if missing:
+        warnings.append(f"{product_id}: no {', '.join(missing)} band file(s); colour images of it will be incomplete.")
+    facts = _mtl_facts(product_id, files, warnings)
+    when = (facts.datetime if facts and facts.datetime else None) or ident["datetime"]
+    properties = {
+        "datetime": when.isoformat(),
+        "platform": ident["platform"],
+        "landsat:wrs_path": ident["wrs_path"],
+        "landsat:wrs_row": ident["wrs_row"],
+        "proj:epsg": crs.to_epsg() if crs else None,
+    }
+    if facts:
+        properties.update(
+            {
+                "eo:cloud_cover": facts.scene_cloud_pct,
+                "landsat:cloud_cover_land": facts.land_cloud_pct,
+                "view:sun_azimuth": facts.sun_azimuth,
+                "view:sun_elevation": facts.sun_elevation,
+            }
+        )
+    item = {
+        "id": product_id,
+        "bbox": bbox_of(footprint) if footprint is not None else None,
+        "geometry": mapping(footprint) if footprint is not None else None,
+        "properties": properties,
+        "assets": {key: {"href": str(path)} for key, path in files.items() if not key.startswith("mtl.")},
+    }
+    return scene_from_item(item)
+
+
+def _mtl_facts(product_id: str, files: dict[str, Path], warnings: list[str]) -> MtlFacts | None:
+    for name in (n.lower() for n in MTL_NAMES):
+        if name in files:
+            try:
+                return read_mtl(files[name])
+            except InvalidInputError as err:
+                warnings.append(f"{product_id}: {err}")
+    return None
