@@ -40,6 +40,8 @@ class FilledImage:
     """Pixels whose centres lie in the AOI."""
     removed: np.ndarray
     """Pixels the mask policy removed on the target date."""
+    original: np.ndarray
+    """(B, H, W) the target date as observed, clouds and all."""
     result: FillResult
     band_names: tuple[str, ...] = SR_BANDS
     donor_errors: tuple[str, ...] = ()
@@ -104,6 +106,7 @@ def fill_date(
         grid=grid,
         inside=inside,
         removed=removed & inside,
+        original=target_stack.bands,
         result=result,
         donor_errors=tuple(errors),
     )
