@@ -1,9 +1,28 @@
-"""The dashboard's frame. For now one page that measures the demo record with cloudcore;
-the full dashboard (map drawing, chart selection, compare, share links) builds on it."""
+"""The dashboard's frame: page setup, the shared sidebar, URL state and navigation."""
 
 import streamlit as st
 
-st.set_page_config(page_title="Landsat clouds over your area", layout="wide")
+from ui import assets, state
 
-page = st.navigation([st.Page("pages/explore.py", title="Explore", default=True)])
+st.set_page_config(page_title="Landsat clouds over your area", page_icon="☁️", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _leaflet_ready() -> bool:
+    return assets.install_leaflet()
+
+
+if not _leaflet_ready():
+    st.warning("The map's Leaflet files are missing: run `pip install -r requirements.txt` (django-leaflet provides them).")
+
+state.init_from_url()
+state.apply_pending()
+state.sidebar()
+state.write_url(state.current())
+
+page = st.navigation([
+    st.Page("pages/explore.py", title="Explore", icon="☁️", default=True),
+    st.Page("pages/compare.py", title="Compare", icon="🛰️"),
+    st.Page("pages/about.py", title="About", icon="ℹ️"),
+])
 page.run()

@@ -166,9 +166,9 @@ def _run_cover(args: argparse.Namespace) -> None:
 
 
 def _run_fill(args: argparse.Namespace) -> None:
-    from .export import write_cog
     from .gapfill import DEFAULT_WINDOW_DAYS, fill_date
-    from .render import true_colour, write_png
+    from .preview import filled_picture
+    from .render import write_png
 
     out = Path(args.out)
     if not out.parent.exists():
@@ -178,15 +178,9 @@ def _run_fill(args: argparse.Namespace) -> None:
     source = open_source(args.source)
     window = DEFAULT_WINDOW_DAYS if args.window_days is None else args.window_days
     image = fill_date(source, aoi, args.date, window, args.method, policy, progress=_progress("donor dates read"))
-    filled = image.result.filled
-    bands = {name: filled[i] for i, name in enumerate(image.band_names)}
-    bands["provenance"] = image.result.provenance
-    sr_scale = {name: 0.0000275 for name in image.band_names}  # ref: USGS C2 L2 SR scale/offset
-    sr_offset = {name: -0.2 for name in image.band_names}
-    write_cog(out, bands, image.grid.transform, image.grid.crs, nodata=0, scales=sr_scale, offsets=sr_offset)
+    image.write_geotiff(out)
     if args.png:
-        idx = {name: i for i, name in enumerate(image.band_names)}
-        write_png(args.png, true_colour(filled[idx["red"]], filled[idx["green"]], filled[idx["blue"]]))
+        write_png(args.png, filled_picture(image))
     for problem in image.donor_errors:
         print(f"skipped donor {problem}", file=sys.stderr)
     json.dump(image.summary(), sys.stdout)

@@ -63,6 +63,16 @@ class DateCover:
     aoi_pixels: int = field(default=0, compare=False)
     """How many pixel centres fall in the AOI (not part of the JSON contract)."""
 
+    @property
+    def obscured_pct(self) -> float | None:
+        """AOI pixels that are missing or removed by the mask, of all AOI pixels: what a
+        person choosing a clear date wants small (a date that is 90 % fill is not clear)."""
+        if self.valid_pct is None:
+            return None
+        if self.clear_pct is None:  # no valid pixel at all
+            return 100.0
+        return round(100.0 - self.valid_pct * self.clear_pct / 100.0, 2)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON record of the `cover` contract, fields in contract order."""
         record = asdict(self)

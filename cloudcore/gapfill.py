@@ -9,8 +9,10 @@ it can fill at least one remaining hole.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,9 +20,11 @@ import numpy as np
 from .aoi import AOI
 from .cover import search_dates, workers
 from .errors import CloudCoreError, InvalidInputError
+from .export import write_cog
 from .fill import FILL_METHODS, FillResult, Layer, fill_gaps
 from .qa import MaskPolicy, removed_mask
 from .read import Grid, inside_mask
+from .render import SR_OFFSET, SR_SCALE
 from .scene import SR_BANDS, DateGroup
 from .sources.base import SceneSource
 from .stack import date_grid, read_date
@@ -46,6 +50,16 @@ class FilledImage:
     band_names: tuple[str, ...] = SR_BANDS
     donor_errors: tuple[str, ...] = ()
     """Donor dates that could not be read, with why; they were skipped."""
+
+    def write_geotiff(self, path: str | os.PathLike) -> Path:
+        """The filled bands and the provenance band as one COG (bands named; SR scale/offset kept)."""
+        bands = {name: self.result.filled[i] for i, name in enumerate(self.band_names)}
+        bands["provenance"] = self.result.provenance
+        return write_cog(
+            path, bands, self.grid.transform, self.grid.crs, nodata=0,
+            scales={name: SR_SCALE for name in self.band_names},
+            offsets={name: SR_OFFSET for name in self.band_names},
+        )
 
     def summary(self) -> dict[str, object]:
         """The JSON record of the `fill` contract."""

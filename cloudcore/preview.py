@@ -7,13 +7,16 @@ area that was measured.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
 from .aoi import AOI
 from .read import Grid, inside_mask
-from .render import true_colour
+from .gapfill import FilledImage
+from .render import mask_overlay, provenance_rgba, true_colour
 from .scene import DateGroup
 from .sources.base import SceneSource
 from .stack import date_grid, read_date
@@ -55,3 +58,51 @@ def to_lonlat(rgba: np.ndarray, grid: Grid) -> tuple[np.ndarray, tuple[float, fl
 def grid_bounds_lonlat(grid: Grid) -> tuple[float, float, float, float]:
     """The grid's extent in lon/lat (west, south, east, north)."""
     return transform_bounds(grid.crs, LONLAT, *grid.bounds)
+
+
+def _rgb_indices(image: FilledImage) -> tuple[int, int, int]:
+    names = list(image.band_names)
+    return names.index("red"), names.index("green"), names.index("blue")
+
+
+def filled_picture(image: FilledImage) -> np.ndarray:
+    """True colour of the gap-filled date; transparent where unfilled or outside the AOI."""
+    r, g, b = _rgb_indices(image)
+    filled = image.result.filled
+    rgba = true_colour(filled[r], filled[g], filled[b])
+    rgba[~image.inside, 3] = 0
+    return rgba
+
+
+@dataclass(frozen=True)
+class ComparePictures:
+    """What a side-by-side comparison of one date shows (RGBA arrays on the AOI grid)."""
+
+    original: np.ndarray
+    """The date as observed, with its clouds."""
+    masked: np.ndarray
+    """Removed pixels transparent (holes)."""
+    masked_overlay: np.ndarray
+    """The observed date with removed pixels tinted."""
+    filled: np.ndarray
+    provenance: np.ndarray
+    legend: list[tuple[int, tuple[int, int, int]]]
+    """(YYYYMMDD, colour) per source date, in date order; the target date in grey."""
+
+
+def compare_pictures(image: FilledImage) -> ComparePictures:
+    """The pictures of a fill, all with the same fixed stretch so they compare honestly."""
+    r, g, b = _rgb_indices(image)
+    original = true_colour(image.original[r], image.original[g], image.original[b])
+    original[~image.inside, 3] = 0
+    masked = original.copy()
+    masked[image.removed, 3] = 0
+    provenance, legend = provenance_rgba(image.result.provenance, target=image.date)
+    return ComparePictures(
+        original=original,
+        masked=masked,
+        masked_overlay=mask_overlay(original, image.removed),
+        filled=filled_picture(image),
+        provenance=provenance,
+        legend=legend,
+    )

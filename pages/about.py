@@ -1,0 +1,21 @@
+"""About: what the numbers mean and where the data comes from."""
+
+import streamlit as st
+
+st.title("About")
+st.markdown(
+    """
+**Obscured %** is the share of the area of interest (pixel centres inside it, on the scene's
+native 30 m grid) that is cloud, cloud shadow, masked by your flags, or holds no data (outside
+the swath, a Landsat 7 SLC-off gap). The **scene-wide** figure is the metadata's `eo:cloud_cover`
+for the whole 185 km scene, shown beside it so the difference is visible.
+
+Masks come from the QA_PIXEL band of Landsat Collection 2 Level-2, decoded per the USGS product
+guides (Landsat 4-7 have no cirrus bits). Gap filling takes each removed pixel from the nearest
+clear date in the window (or the median of clear dates); the provenance view shows which date
+filled which pixel.
+
+Data: Microsoft Planetary Computer (`landsat-c2-l2`), any STAC API serving such items, or the
+synthetic demo record. Every setting lives in the page address: copy it to share the view.
+"""
+)

@@ -1,0 +1,1 @@
+"""Streamlit glue between the pages and cloudcore: state, cached calls, maps, messages."""

@@ -1,0 +1,39 @@
+"""One table from cloudcore errors to what the page says: never a traceback in the page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cloudcore.errors import (
+    CloudCoreError,
+    InvalidAOIError,
+    InvalidInputError,
+    NoScenesError,
+    SceneReadError,
+    SourceUnreachableError,
+    UnknownSourceError,
+)
+
+# error type -> (how loud, what to put before the error's own message)
+MESSAGES: list[tuple[type[BaseException], str, str]] = [
+    (SourceUnreachableError, "error", "The data source did not answer."),
+    (InvalidAOIError, "warning", "The area of interest needs a change."),
+    (UnknownSourceError, "warning", "That data source is not known."),
+    (NoScenesError, "warning", "No Landsat scenes there."),
+    (InvalidInputError, "warning", "A setting needs a change."),
+    (SceneReadError, "error", "A scene could not be read."),
+    (CloudCoreError, "error", "That did not work."),
+]
+
+
+def message_for(err: BaseException) -> tuple[str, str]:
+    """(level, text) for an error; unknown errors get a generic line without internals."""
+    for kind, level, lead in MESSAGES:
+        if isinstance(err, kind):
+            return level, f"{lead} {err}"
+    return "error", f"Something went wrong ({type(err).__name__}: {err}). Try again; if it persists, report it."
+
+
+def show_error(err: BaseException) -> None:
+    level, text = message_for(err)
+    getattr(st, level)(text)
