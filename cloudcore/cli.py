@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 from .aoi import parse_aoi
 from .errors import CloudCoreError, InvalidInputError, SceneReadError, SourceUnreachableError
+from .fill import FILL_METHODS
 from .qa import DEFAULT_FLAGS, MaskPolicy, parse_flags
 from .sources import SOURCE_HELP, open_source
 
@@ -83,7 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     common(fill, dates=False)
     fill.add_argument("--date", required=True, type=_date, help="the date to fill, YYYY-MM-DD")
     fill.add_argument("--window-days", type=int, default=None, help="use donor dates up to this many days away (default 60)")
-    fill.add_argument("--method", default="nearest", help="nearest (default) or median")
+    fill.add_argument("--method", default="nearest", choices=FILL_METHODS, help="nearest (default) or median")
     mask_options(fill)
     fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
     fill.add_argument("--png", help="also write a true-colour PNG of the filled image")

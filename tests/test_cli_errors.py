@@ -1,0 +1,51 @@
+"""Bad input: exit status 2 and one line on stderr that names the problem, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from cloudcore.cli import main
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["cover", "--source", "demo", "--aoi", "not-an-aoi", "--start", "2024-01-01", "--end", "2024-02-01"], "neither a bbox"),
+        (["cover", "--source", "demo", "--aoi", "10,50,11,51", "--start", "2024-03-01", "--end", "2024-02-01"], "swap them"),
+        (["scenes", "--source", "nowhere-like-this", "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01"], "Unknown source 'nowhere-like-this'"),
+        (["cover", "--source", "demo", "--aoi", "50,10,51,11x", "--start", "2024-01-01", "--end", "2024-02-01"], "AOI"),
+        (["cover", "--source", "demo", "--aoi", "10,95,11,96", "--start", "2024-01-01", "--end", "2024-02-01"], "outside -90..90"),
+        (["cover", "--source", "demo", "--aoi", "10,50,11,51", "--start", "2024-13-01", "--end", "2024-02-01"], "YYYY-MM-DD"),
+        (["cover", "--source", "demo", "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01", "--flags", "cloud,fog"], "fog"),
+        (["cover", "--source", "demo", "--aoi", "0,0,5,5", "--start", "2024-01-01", "--end", "2024-02-01"], "limit"),
+        (["fill", "--source", "demo", "--aoi", "10,50,11,51", "--date", "2024-01-01", "--method", "mean", "--out", "x.tif"], "invalid choice: 'mean'"),
+        (["bogus"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(argv, expected, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_empty_folder_is_bad_input(tmp_path, capsys):
+    code = main(["scenes", "--source", str(tmp_path), "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "QA_PIXEL" in err and len(err.splitlines()) == 1
+
+
+def test_module_entry_point_reports_without_traceback():
+    run = subprocess.run(
+        [sys.executable, "-m", "cloudcore", "cover", "--aoi", "1,2,3", "--start", "2024-01-01", "--end", "2024-01-02"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr and run.stderr.startswith("cloudcore:")
+
+
+def test_cloudcore_never_imports_streamlit():
+    code = "import sys, cloudcore, cloudcore.cli, cloudcore.gapfill; print('streamlit' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "False", run.stderr
