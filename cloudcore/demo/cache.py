@@ -1,0 +1,98 @@
+"""The demo catalog's cache folder: generated once, atomically, whoever asks first.
+
+A web app and a CLI may both start on an empty cache. Generation happens under an
+exclusive file lock, into a temporary sibling folder that is renamed into place only when
+complete, so a reader never sees a half-written catalog; whoever waited on the lock then
+finds the finished folder and uses it. The version in the folder name lets a changed
+generator ignore older caches.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .catalog import CATALOG_FILE, Progress, generate_demo_catalog
+
+CACHE_VERSION = "demo-v1"
+"""Bump when the generator's output changes, so old caches are not reused."""
+_TEMP_SUFFIX = ".tmp-"
+
+
+def demo_cache_dir() -> Path:
+    """`$CLOUDCORE_CACHE_DIR/demo-v1`, else `~/.cache/cloudcore/demo-v1` (read at call time)."""
+    root = os.environ.get("CLOUDCORE_CACHE_DIR")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "cloudcore"
+    return base / CACHE_VERSION
+
+
+def _is_complete(folder: Path) -> bool:
+    return (folder / CATALOG_FILE).is_file()
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an OS-level exclusive lock on `path`; the OS drops it if the process dies."""
+    with open(path, "a+b") as handle:
+        if os.name == "nt":
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _remove_leftovers(final: Path) -> None:
+    """Delete temp folders of runs that died, and a final folder without its catalog."""
+    for stale in final.parent.glob(final.name + _TEMP_SUFFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if final.exists() and not _is_complete(final):
+        shutil.rmtree(final)
+
+
+def ensure_demo_catalog(progress: Progress | None = None) -> Path:
+    """The demo catalog folder, generated on first use (about 15 s, 130 MB).
+
+    Args:
+        progress: called as progress(scenes_done, scenes_total) while generating.
+
+    Returns:
+        The cache folder, holding catalog.json, one Item JSON per scene and the COGs.
+    """
+    final = demo_cache_dir()
+    if _is_complete(final):
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(final.parent / (final.name + ".lock")):
+        if _is_complete(final):  # another process finished while we waited
+            return final
+        _remove_leftovers(final)
+        temp = Path(tempfile.mkdtemp(prefix=final.name + _TEMP_SUFFIX, dir=final.parent))
+        try:
+            generate_demo_catalog(temp, progress)
+            temp.rename(final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+    return final
