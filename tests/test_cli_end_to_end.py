@@ -100,9 +100,13 @@ def test_demo_fill_leaves_fewer_holes_and_matches_the_truth(demo_cover, demo_env
 
 
 def _truth_for(demo_env: dict, scene_id: str) -> Path:
-    matches = sorted(Path(demo_env["CLOUDCORE_CACHE_DIR"]).rglob(f"{scene_id}*truth*"))
-    assert matches, f"no truth raster for {scene_id}"
-    return matches[0]
+    """The truth raster the scene's STAC item points to."""
+    items = sorted(Path(demo_env["CLOUDCORE_CACHE_DIR"]).rglob(f"{scene_id}.json"))
+    assert items, f"no item for {scene_id}"
+    href = json.loads(items[0].read_text())["assets"]["truth"]["href"]
+    path = (items[0].parent / href).resolve()
+    assert "truth" in path.name and path.is_file()
+    return path
 
 
 def test_demo_command_writes_a_catalog(tmp_path, demo_env):
