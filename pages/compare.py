@@ -49,10 +49,10 @@ m3.metric("Still unfilled", f"{summary['unfilled_pct']:.1f} %")
 
 show_holes = st.toggle("Show masked pixels as holes (off: tinted magenta)", value=True)
 c1, c2, c3, c4 = st.columns(4)
-c1.image(result["png"]["original"], caption="As observed", use_container_width=True)
-c2.image(result["png"]["masked" if show_holes else "masked_overlay"], caption="Cloud-masked", use_container_width=True)
-c3.image(result["png"]["filled"], caption="Gap-filled", use_container_width=True)
-c4.image(result["png"]["provenance"], caption="Where each pixel came from", use_container_width=True)
+c1.image(result["png"]["original"], caption="As observed", width="stretch")
+c2.image(result["png"]["masked" if show_holes else "masked_overlay"], caption="Cloud-masked", width="stretch")
+c3.image(result["png"]["filled"], caption="Gap-filled", width="stretch")
+c4.image(result["png"]["provenance"], caption="Where each pixel came from", width="stretch")
 with c4:
     for code, colour in result["legend"]:
         label = f"{str(code)[:4]}-{str(code)[4:6]}-{str(code)[6:]}"

@@ -122,7 +122,7 @@ columns = st.columns(6)
 for i, record in enumerate(strip):
     with columns[i % 6]:
         try:
-            st.image(services.thumbnail(view.source, view.aoi, by_key[(record.date, record.platform)]), use_container_width=True)
+            st.image(services.thumbnail(view.source, view.aoi, by_key[(record.date, record.platform)]), width="stretch")
         except CloudCoreError as err:
             st.caption(f"no picture: {err}")
         if st.button(f"{record.date} · {record.obscured_pct:.0f} %", key=f"pick_{record.date}_{record.platform}",
