@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import assets, state
 
-st.set_page_config(page_title="Landsat clouds over your area", page_icon="☁️", layout="wide")
+st.set_page_config(page_title="Landsat clouds over your area", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
@@ -21,8 +21,8 @@ state.sidebar()
 state.write_url(state.current())
 
 page = st.navigation([
-    st.Page("pages/explore.py", title="Explore", icon="☁️", default=True),
-    st.Page("pages/compare.py", title="Compare", icon="🛰️"),
-    st.Page("pages/about.py", title="About", icon="ℹ️"),
+    st.Page("pages/explore.py", title="Explore", default=True),
+    st.Page("pages/compare.py", title="Compare"),
+    st.Page("pages/about.py", title="About"),
 ])
 page.run()

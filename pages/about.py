@@ -1,5 +1,10 @@
 """About: what the numbers mean and where the data comes from."""
 
+from ui.frame import require_frame
+
+require_frame()
+
+
 import streamlit as st
 
 st.title("About")

@@ -1,5 +1,10 @@
 """Compare: the selected date as observed, masked and gap-filled, and where each fill came from."""
 
+from ui.frame import require_frame
+
+require_frame()
+
+
 import datetime as dt
 
 import streamlit as st

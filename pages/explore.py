@@ -1,5 +1,10 @@
 """Explore: choose the area, see cloud over it for every date, pick a clear date."""
 
+from ui.frame import require_frame
+
+require_frame()
+
+
 import json
 
 import streamlit as st
@@ -94,7 +99,8 @@ failed = [r for r in records if r.error]
 c1, c2, c3 = st.columns(3)
 c1.metric(f"Dates under {view.threshold:g} % obscured", f"{len(clear)} of {len(records)}")
 best = min(measured, key=lambda r: r.obscured_pct, default=None)
-c2.metric("Clearest date", best.date if best else "none", f"{best.obscured_pct:.1f} % obscured" if best else None, delta_color="off")
+c2.metric("Clearest date", best.date if best else "none",
+          help=f"{best.obscured_pct:.1f} % of the area obscured" if best else None)
 c3.metric("Dates that failed", len(failed))
 if failed:
     with st.expander(f"{len(failed)} dates could not be measured"):
@@ -110,7 +116,7 @@ if options:
     if choice and choice != view.date:
         state.request(date=choice)
     if view.date:
-        st.page_link("pages/compare.py", label=f"Compare masked and gap-filled images of {view.date} →", icon="🛰️")
+        st.page_link("pages/compare.py", label=f"Compare masked and gap-filled images of {view.date} →")
 
 st.subheader("The dates")
 order = st.radio("Order", state.ORDERS, index=0 if view.order == "clearest" else 1, horizontal=True, label_visibility="collapsed")

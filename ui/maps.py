@@ -29,9 +29,11 @@ def build_map(aoi_geojson: dict[str, Any], bounds: tuple[float, float, float, fl
         layers_control=False, scale_control=True,
     )
     folium.GeoJson(aoi_geojson, name="AOI", style_function=lambda _: AOI_STYLE).add_to(m)
-    for name, (png, (west, south, east, north)) in (overlays or {}).items():
+    for i, (name, (png, (west, south, east, north))) in enumerate((overlays or {}).items()):
         url = "data:image/png;base64," + base64.b64encode(png).decode()
-        folium.raster_layers.ImageOverlay(url, bounds=[[south, west], [north, east]], name=name, opacity=0.85).add_to(m)
+        # Only the first overlay starts visible; the layer control switches the others on.
+        folium.raster_layers.ImageOverlay(url, bounds=[[south, west], [north, east]], name=name, opacity=0.9,
+                                          show=i == 0).add_to(m)
     folium.plugins.Draw(
         export=False,
         draw_options={"polyline": False, "circle": False, "marker": False, "circlemarker": False,
