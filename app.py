@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import assets, state
+from ui import assets, config, state
 
 st.set_page_config(page_title="Landsat clouds over your area", layout="wide")
 
@@ -15,6 +15,7 @@ def _leaflet_ready() -> bool:
 if not _leaflet_ready():
     st.warning("The map's Leaflet files are missing: run `pip install -r requirements.txt` (django-leaflet provides them).")
 
+config.load_key_from_secrets()
 state.init_from_url()
 state.apply_pending()
 state.sidebar()
