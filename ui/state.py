@@ -195,8 +195,16 @@ def _on_source_change() -> None:
         st.session_state["date"] = None
 
 
+WIDGET_KEYS = ("source_kind", "stac_url", "start", "end", "cc", "flags", "buffer", "thr", "method", "window")
+
+
 def sidebar() -> None:
     """The settings every page shares."""
+    # Streamlit drops a widget's state when a page switch renders it anew; writing each value
+    # back before the widgets are drawn keeps the settings across pages (Streamlit's own advice).
+    for key in WIDGET_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     with st.sidebar:
         st.selectbox("Data source", (*SOURCES, CUSTOM), key="source_kind", on_change=_on_source_change,
                      help="Planetary Computer searches all of Landsat 4-9 Collection 2 Level-2; the demo is a synthetic record that works offline.")
