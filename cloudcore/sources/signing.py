@@ -117,7 +117,7 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None) -> str:
     except DeadlineExceeded as err:
         raise SourceUnreachableError(
             f"The Planetary Computer token service gave no token for {where} within {limit:g} s: "
-            "check the connection and try again, raise CLOUDCORE_SIGN_TIMEOUT_S, or use --source demo."
+            "check the connection and try again, raise CLOUDCORE_SIGN_TIMEOUT_S, or use the demo source (--source demo)."
         ) from err
     except requests.HTTPError as err:
         raise _refusal(err, where) from err
@@ -125,7 +125,7 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None) -> str:
         # Connection refused/reset, DNS failure, or retries on 429/5xx used up.
         raise SourceUnreachableError(
             f"The Planetary Computer token service could not be reached for {where} "
-            f"({type(err).__name__}): check the connection and try again, or use --source demo."
+            f"({type(err).__name__}): check the connection and try again, or use the demo source (--source demo)."
         ) from err
     except ValueError as err:  # a body that is not a token (JSON or pydantic validation)
         raise SceneReadError(
@@ -140,7 +140,7 @@ def _refusal(err: requests.HTTPError, where: str) -> Exception:
     if status is None or status == 429 or status >= 500:
         return SourceUnreachableError(
             f"The Planetary Computer token service is busy or failing (HTTP {status}) for {where}: "
-            "try again in a minute, or use --source demo."
+            "try again in a minute, or use the demo source (--source demo)."
         )
     return SceneReadError(
         f"The Planetary Computer token service refused a token for {where} (HTTP {status}): "

@@ -50,7 +50,7 @@ MAX_RETRY_AFTER_S = 5.0
 PC_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 PC_KEY_ENV = "PC_SDK_SUBSCRIPTION_KEY"
 
-_NEXT_STEP = "check the connection and try again, or use --source demo"
+_NEXT_STEP = "check the connection and try again, or use the demo source (--source demo)"
 
 
 class _CappedRetry(Retry):
