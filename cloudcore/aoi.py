@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Sequence, Union
 
 import pyproj
 import shapely
@@ -23,7 +23,7 @@ from shapely.validation import explain_validity, make_valid
 
 from .errors import InvalidAOIError
 
-AOILike = Union[str, os.PathLike, Mapping[str, Any], "AOI"]
+AOILike = Union[str, os.PathLike, Mapping[str, Any], Sequence[float], "AOI"]
 
 DEFAULT_MAX_AREA_KM2 = 50_000.0
 MIN_AREA_KM2 = 1e-4  # 100 m2: anything smaller holds no 30 m pixel centre worth measuring
@@ -113,6 +113,10 @@ def _to_geometry(value: AOILike) -> Polygon | MultiPolygon:
         return _from_geojson(value)
     if isinstance(value, os.PathLike):
         return _from_file(Path(value))
+    if isinstance(value, (list, tuple)):
+        if len(value) != 4:
+            raise InvalidAOIError(f"A bbox needs 4 numbers (minlon, minlat, maxlon, maxlat), got {len(value)}.")
+        return _from_bbox(",".join(str(v) for v in value))
     if not isinstance(value, str):
         raise InvalidAOIError(f"Cannot read an AOI from a {type(value).__name__}: give GeoJSON or a bbox.")
     text = value.strip()

@@ -285,3 +285,11 @@ def test_antimeridian_bbox_area_is_the_sum_of_its_halves(west, east, south):
     halves = geodesic_km2(box(west, south, 180, north)) + geodesic_km2(box(-180, south, east, north))
     assert aoi.area_km2 == pytest.approx(halves)
     assert aoi.bbox_lonlat == (-180.0, south, 180.0, north)
+
+
+def test_a_bbox_as_a_sequence_parses_like_its_text():
+    from cloudcore.aoi import parse_aoi as parse
+
+    assert parse((10, 50, 10.1, 50.1)).bbox_lonlat == parse("10,50,10.1,50.1").bbox_lonlat
+    with pytest.raises(InvalidAOIError, match="4 numbers"):
+        parse([10, 50, 10.1])
