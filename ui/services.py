@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 import streamlit as st
 
 from cloudcore import AOI, DateCover, DateGroup, MaskPolicy, iter_cover, open_source, parse_aoi, search_dates
+from cloudcore.errors import UnknownSourceError
 from cloudcore.export import rows_to_csv
 from cloudcore.gapfill import fill_date
 from cloudcore.preview import ComparePictures, compare_pictures, date_thumbnail, grid_bounds_lonlat, to_lonlat
@@ -31,7 +32,16 @@ COVER_CACHE_DATES = 20_000  # about 1 kB a record: a few MB at most
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def source_for(spec: str) -> SceneSource:
-    """One source object per spec (the demo and folder sources index their files once)."""
+    """One source object per spec (the demo source indexes its files once).
+
+    A page address is anyone's to write, so the dashboard never opens a server-side folder:
+    local folders are for the command line.
+    """
+    if spec not in ("planetary-computer", "demo") and not spec.lower().startswith(("http://", "https://")):
+        raise UnknownSourceError(
+            f"The dashboard reads Planetary Computer, the demo, or a STAC API URL (http:// or https://), not {spec[:80]!r}: "
+            "for a folder of downloaded scenes use the command line (python -m cloudcore cover --source FOLDER ...)."
+        )
     return open_source(spec)
 
 

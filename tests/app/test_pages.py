@@ -73,3 +73,9 @@ def test_a_broken_bbox_in_the_url_is_a_message_not_a_crash():
     assert not at.exception
     # An invalid bbox in the URL falls back or is reported; never an exception.
     assert at.warning or at.metric
+
+
+def test_a_folder_path_in_the_url_is_refused_not_read():
+    at = _app(source="/etc", bbox="8.45,47.2,8.6,47.3").run()
+    assert not at.exception, at.exception
+    assert any("command line" in w.value for w in at.warning), _texts(at)
