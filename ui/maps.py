@@ -55,11 +55,16 @@ def show_map(m, key: str, height: int = 420) -> dict | None:
     return drawing.get("geometry") if isinstance(drawing, dict) else None
 
 
+def _coordinate(value: float) -> str:
+    """Five decimals (about 1 m), trailing zeros dropped: short URLs without losing precision."""
+    return f"{value:.5f}".rstrip("0").rstrip(".")
+
+
 def geometry_text(geometry: dict) -> str:
     """A drawn rectangle becomes a bbox (short, readable URLs); any other polygon stays GeoJSON."""
     ring = geometry.get("coordinates", [[]])[0]
     xs = sorted({round(x, 5) for x, _ in ring})
     ys = sorted({round(y, 5) for _, y in ring})
     if geometry.get("type") == "Polygon" and len(ring) == 5 and len(xs) == 2 and len(ys) == 2:
-        return f"{xs[0]:g},{ys[0]:g},{xs[1]:g},{ys[1]:g}"
+        return ",".join(_coordinate(v) for v in (xs[0], ys[0], xs[1], ys[1]))
     return json.dumps(geometry)

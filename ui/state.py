@@ -64,7 +64,7 @@ def _bbox_or_none(text: str | None) -> str | None:
         values = [float(p) for p in parts]
     except ValueError:
         return None
-    return ",".join(f"{v:g}" for v in values) if len(values) == 4 else None
+    return ",".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in values) if len(values) == 4 else None
 
 
 def poly_to_geojson(text: str) -> str | None:
