@@ -22,6 +22,7 @@ from .sources.base import SceneSource
 from .stack import date_grid, read_date
 
 THUMBNAIL_PX = 160
+HOLE_RGBA = (225, 225, 225, 255)
 LONLAT = CRS.from_epsg(4326)
 
 
@@ -81,7 +82,7 @@ class ComparePictures:
     original: np.ndarray
     """The date as observed, with its clouds."""
     masked: np.ndarray
-    """Removed pixels transparent (holes)."""
+    """Removed pixels shown as light grey holes (transparent would vanish on a white page)."""
     masked_overlay: np.ndarray
     """The observed date with removed pixels tinted."""
     filled: np.ndarray
@@ -96,7 +97,7 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
     original = true_colour(image.original[r], image.original[g], image.original[b])
     original[~image.inside, 3] = 0
     masked = original.copy()
-    masked[image.removed, 3] = 0
+    masked[image.removed] = HOLE_RGBA
     provenance, legend = provenance_rgba(image.result.provenance, target=image.date)
     return ComparePictures(
         original=original,

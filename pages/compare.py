@@ -52,7 +52,7 @@ m1.metric("Masked (cloud, shadow, no data)", f"{summary['masked_pct']:.1f} %")
 m2.metric("Filled from other dates", f"{summary['filled_pct']:.1f} %")
 m3.metric("Still unfilled", f"{summary['unfilled_pct']:.1f} %")
 
-show_holes = st.toggle("Show masked pixels as holes (off: tinted magenta)", value=True)
+show_holes = st.toggle("Show masked pixels as grey holes (off: tinted magenta over the image)", value=True)
 c1, c2, c3, c4 = st.columns(4)
 c1.image(result["png"]["original"], caption="As observed", width="stretch")
 c2.image(result["png"]["masked" if show_holes else "masked_overlay"], caption="Cloud-masked", width="stretch")
