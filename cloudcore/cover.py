@@ -19,8 +19,10 @@ import numpy as np
 from .aoi import AOI
 from .errors import CloudCoreError
 from .qa import MaskPolicy, decode_qa, removed_mask
+from .masking import mask_date
+from .mlmask import agreement
 from .read import inside_mask
-from .scene import DateGroup, group_by_date
+from .scene import SR_BANDS, DateGroup, group_by_date
 from .sources.base import SceneSource
 from .stack import date_grid, read_date
 
@@ -62,6 +64,9 @@ class DateCover:
     error: str | None = None
     aoi_pixels: int = field(default=0, compare=False)
     """How many pixel centres fall in the AOI (not part of the JSON contract)."""
+    ml_agreement: dict[str, Any] | None = None
+    """QA vs ML mask agreement over the AOI (agree_pct, iou, qa_only_pct, ml_only_pct,
+    both_pct), when the ML mask was computed; in the JSON only then."""
 
     @property
     def obscured_pct(self) -> float | None:
@@ -76,7 +81,10 @@ class DateCover:
     def to_dict(self) -> dict[str, Any]:
         """The JSON record of the `cover` contract, fields in contract order."""
         record = asdict(self)
-        return {name: record[name] for name in COVER_FIELDS}
+        out = {name: record[name] for name in COVER_FIELDS}
+        if self.ml_agreement is not None:
+            out["ml_agreement"] = self.ml_agreement
+        return out
 
 
 def _pct(count: int, total: int) -> float | None:
@@ -90,14 +98,18 @@ def cover_stats(
     policy: MaskPolicy = MaskPolicy(),
     radsat: np.ndarray | None = None,
     pixel_size_m: float = 30.0,
+    removed: np.ndarray | None = None,
 ) -> dict[str, float | int | None]:
     """AOI percentages for one QA_PIXEL array.
 
-    The mask is computed on the whole array before counting inside the AOI, so a buffer
-    grows clouds that sit just outside the AOI into it.
+    The class shares (cloud, shadow, snow) come from QA_PIXEL's bits; `masked_pct` from
+    `removed` when given (e.g. an ML or combined mask), else from the QA policy. The mask is
+    computed on the whole array before counting inside the AOI, so a buffer grows clouds that
+    sit just outside the AOI into it.
     """
     classes = decode_qa(qa, platform)
-    removed = removed_mask(qa, platform, policy, radsat=radsat, pixel_size_m=pixel_size_m)
+    if removed is None:
+        removed = removed_mask(qa, platform, policy, radsat=radsat, pixel_size_m=pixel_size_m)
     total = int(inside.sum())
     valid = classes.valid & inside
     n_valid = int(valid.sum())
@@ -123,8 +135,14 @@ def measure_date(group: DateGroup, aoi: AOI, source: SceneSource, policy: MaskPo
     )
     try:
         grid = date_grid(group, aoi, source, margin_m=policy.buffer_m)
-        stack = read_date(group, grid, source, with_radsat=policy.saturated)
-        stats = cover_stats(stack.qa, group.platform, inside_mask(aoi, grid), policy, stack.radsat, grid.pixel_size)
+        stack = read_date(group, grid, source, bands=SR_BANDS if policy.needs_ml else (), with_radsat=policy.saturated)
+        inside = inside_mask(aoi, grid)
+        mask = mask_date(stack, group.platform, policy, grid.pixel_size)
+        stats = cover_stats(stack.qa, group.platform, inside, policy, stack.radsat, grid.pixel_size, removed=mask.removed)
+        if mask.ml_removed is not None:
+            valid = ~decode_qa(stack.qa, group.platform).fill
+            agreed = agreement(mask.qa_removed, mask.ml_removed, inside, valid=valid)
+            stats["ml_agreement"] = {k: agreed[k] for k in ("agree_pct", "iou", "qa_only_pct", "ml_only_pct", "both_pct")}
     except CloudCoreError as err:
         return DateCover(**base, error=str(err))
     except Exception as err:  # noqa: BLE001 - one broken scene must not sink the timeline

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import InvalidInputError
+from .mlmask import check_mask_kind
 
 # Single-bit flags (QA_PIXEL bit offsets, both guides).
 FILL_BIT = 0  # image fill: outside the swath, or an ETM+ SLC-off gap
@@ -132,6 +133,9 @@ class MaskPolicy:
     """Grow the removed cloud/shadow area by this many metres (never the fill)."""
     saturated: bool = False
     """Also remove pixels QA_RADSAT marks as saturated in any of bands 1-7."""
+    kind: str = "qa"
+    """Which mask decides: "qa" (QA_PIXEL, with the settings above), "ml" (the machine-learning
+    model of cloudcore.mlmask) or "qa+ml" (their union)."""
 
     def __post_init__(self) -> None:
         flags = self.flags
@@ -147,8 +151,14 @@ class MaskPolicy:
             level = getattr(self, name)
             if level is not None and level not in CONFIDENCE_LEVELS:
                 raise InvalidInputError(f"{name} is {level!r}: use one of low, medium, high.")
+        check_mask_kind(self.kind)
         if not np.isfinite(self.buffer_m) or self.buffer_m < 0:
             raise InvalidInputError(f"Buffer {self.buffer_m} m is not a distance: give 0 or more metres.")
+
+    @property
+    def needs_ml(self) -> bool:
+        """True when the reflectance bands must be read to run the ML model."""
+        return self.kind != "qa"
 
     def describe(self) -> str:
         parts = [",".join(sorted(self.flags)) or "fill only"]

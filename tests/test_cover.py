@@ -117,3 +117,26 @@ def test_compute_cover_reports_a_broken_date_and_keeps_the_rest(two_rows, tmp_pa
     assert records[1].shadow_pct == 100.0 and records[1].cloud_pct == 0.0 and records[1].masked_pct == 100.0
     assert records[2].error and "C_QA_PIXEL.TIF" in records[2].error and records[2].cloud_pct is None
     assert list(records[0].to_dict()) == list(COVER_FIELDS)
+
+
+def test_the_ml_mask_joins_the_statistics_when_asked(tmp_path):
+    """qa+ml removes at least what QA removes; the record carries the agreement report."""
+    qa = np.full((80, 80), CLEAR, np.uint16)
+    qa[10:30, 10:30] = CLOUD
+    rng = np.random.default_rng(0)
+    dark = round((0.05 + 0.2) / 0.0000275)
+    bands = {b: (dark + rng.integers(0, 400, (80, 80))).astype(np.uint16) for b in ("red", "green", "blue", "nir08", "swir16", "swir22")}
+    scene = make_scene(tmp_path, "M", qa, bands=bands)
+    source = ListSource([scene])
+    x0, y0 = ORIGIN
+    aoi = parse_aoi(lonlat_bbox(UTM33N, x0 + 150, y0 - 2250, x0 + 2250, y0 - 150))
+    group = group_by_date(source.scenes)[0]
+    qa_only = measure_date(group, aoi, source, MaskPolicy())
+    both = measure_date(group, aoi, source, MaskPolicy(kind="qa+ml"))
+    assert both.error is None, both.error
+    assert both.masked_pct >= qa_only.masked_pct
+    assert both.cloud_pct == qa_only.cloud_pct  # class shares stay QA_PIXEL's
+    report = both.to_dict()["ml_agreement"]
+    assert 0 <= report["agree_pct"] <= 100
+    assert report["qa_only_pct"] + report["ml_only_pct"] + report["agree_pct"] == pytest.approx(100, abs=0.02)
+    assert "ml_agreement" not in qa_only.to_dict()
