@@ -1,9 +1,12 @@
 """Fill one date's cloudy AOI pixels from other dates: the I/O around `fill.fill_gaps`.
 
-Donor dates are read onto the target date's grid. For the nearest method donors are read
+Donor dates are read onto the target date's grid. For the nearest methods donors are read
 nearest-first and reading stops once every hole has a clear pixel, so a mostly clear date
 costs a few reads, not the whole window. A donor's bands are read only when its QA shows
 it can fill at least one remaining hole.
+
+`read_fill_inputs` reads a target and its donors once into `FillInputs`; `fill_inputs` runs
+one method on them, so several methods can be compared on the same arrays (`evaluate`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from .read import Grid, inside_mask
 from .render import SR_OFFSET, SR_SCALE
 from .scene import SR_BANDS, DateGroup
 from .sources.base import SceneSource
-from .stack import date_grid, read_date
+from .stack import DateStack, date_grid, read_date
+
+ReadDate = Callable[..., DateStack]
+"""How a date is read onto a grid: `stack.read_date`'s signature (a caller may cache it)."""
 
 DEFAULT_WINDOW_DAYS = 60
 
@@ -87,6 +93,30 @@ def _target_group(groups: list[DateGroup], date: dt.date) -> DateGroup:
     )
 
 
+@dataclass(frozen=True)
+class FillInputs:
+    """A target date and its donors read onto the target's grid: everything a fill needs."""
+
+    group: DateGroup
+    """The target date's scenes."""
+    grid: Grid
+    inside: np.ndarray
+    """Pixels whose centres lie in the AOI."""
+    removed: np.ndarray
+    """Pixels the mask policy removed on the target date (whole grid)."""
+    target: Layer
+    donors: tuple[Layer, ...]
+    """Dates in the window that can fill at least one hole, nearest first."""
+    window_days: int
+    donor_errors: tuple[str, ...] = ()
+    """Donor dates that could not be read, with why; they were skipped."""
+
+
+# Methods that take each hole from the nearest usable donor: they never need the donors
+# behind the nearest, so reading can stop once every hole has one.
+_NEAREST_FIRST = frozenset({"nearest", "nearest-matched"})
+
+
 def fill_date(
     source: SceneSource,
     aoi: AOI,
@@ -97,8 +127,41 @@ def fill_date(
     progress: Callable[[int, int], None] | None = None,
 ) -> FilledImage:
     """Mask the target date and fill its removed AOI pixels from dates within the window."""
-    if method not in FILL_METHODS:
-        raise InvalidInputError(f"Unknown fill method {method!r}: use one of {', '.join(FILL_METHODS)}.")
+    _check_method(method)
+    inputs = read_fill_inputs(
+        source, aoi, date, window_days, policy, progress=progress, all_donors=method not in _NEAREST_FIRST
+    )
+    return fill_inputs(inputs, method)
+
+
+def read_fill_inputs(
+    source: SceneSource,
+    aoi: AOI,
+    date: dt.date,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    policy: MaskPolicy = MaskPolicy(),
+    progress: Callable[[int, int], None] | None = None,
+    all_donors: bool = True,
+    read: ReadDate = read_date,
+) -> FillInputs:
+    """Read the target date and the donors that can fill its holes, once.
+
+    Args:
+        source: Where the scenes come from.
+        aoi: The area to fill.
+        date: The target date; it must have an acquisition over the AOI.
+        window_days: Donors at most this many days away are read.
+        policy: Which pixels are removed, on the target and on the donors.
+        progress: Called as progress(donors_read, donor_candidates).
+        all_donors: Read every donor that can fill a hole (what median, best-pixel and a
+            comparison of methods need); False stops once every hole has a donor, which is
+            all the nearest methods use.
+        read: Reads one date onto a grid, as `stack.read_date`; pass a caching one to share
+            reads between targets.
+
+    Raises:
+        InvalidInputError: A negative window, or no acquisition on `date`.
+    """
     if window_days < 0:
         raise InvalidInputError(f"--window-days {window_days} is negative: give a number of days, e.g. 60.")
     window = dt.timedelta(days=window_days)
@@ -106,24 +169,52 @@ def fill_date(
     target_group = _target_group(groups, date)
     grid = date_grid(target_group, aoi, source, margin_m=policy.buffer_m)
     inside = inside_mask(aoi, grid)
-    target_stack = read_date(target_group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
+    target_stack = read(target_group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
     removed = removed_mask(target_stack.qa, target_group.platform, policy, target_stack.radsat, grid.pixel_size)
     target = Layer(date=date, bands=target_stack.bands, usable=~removed, label=target_group.platform)
 
     candidates = sorted((g for g in groups if g is not target_group), key=lambda g: (abs((g.date - date).days), g.date))
-    donors, errors = _read_donors(candidates, grid, source, policy, holes=removed & inside, stop_when_full=method == "nearest", progress=progress)
-    result = fill_gaps(target, donors, inside, method=method, window_days=window_days)
-    return FilledImage(
-        date=date,
-        platform=target_group.platform,
-        scene_ids=target_group.scene_ids,
+    donors, errors = _read_donors(
+        candidates, grid, source, policy, holes=removed & inside, stop_when_full=not all_donors, progress=progress, read=read
+    )
+    return FillInputs(
+        group=target_group,
         grid=grid,
         inside=inside,
-        removed=removed & inside,
-        original=target_stack.bands,
-        result=result,
+        removed=removed,
+        target=target,
+        donors=tuple(donors),
+        window_days=window_days,
         donor_errors=tuple(errors),
     )
+
+
+def fill_inputs(inputs: FillInputs, method: str = "nearest", **options: object) -> FilledImage:
+    """Run one fill method on inputs read by `read_fill_inputs`.
+
+    Args:
+        inputs: The target and donors.
+        method: One of `fill.FILL_METHODS`.
+        **options: Passed on to `fill.fill_gaps` (e.g. `matching`, `scoring`).
+    """
+    _check_method(method)
+    result = fill_gaps(inputs.target, inputs.donors, inputs.inside, method=method, window_days=inputs.window_days, **options)
+    return FilledImage(
+        date=inputs.target.date,
+        platform=inputs.group.platform,
+        scene_ids=inputs.group.scene_ids,
+        grid=inputs.grid,
+        inside=inputs.inside,
+        removed=inputs.removed & inputs.inside,
+        original=inputs.target.bands,
+        result=result,
+        donor_errors=inputs.donor_errors,
+    )
+
+
+def _check_method(method: str) -> None:
+    if method not in FILL_METHODS:
+        raise InvalidInputError(f"Unknown fill method {method!r}: use one of {', '.join(FILL_METHODS)}.")
 
 
 def _read_donors(
@@ -134,6 +225,7 @@ def _read_donors(
     holes: np.ndarray,
     stop_when_full: bool,
     progress: Callable[[int, int], None] | None,
+    read: ReadDate = read_date,
 ) -> tuple[list[Layer], list[str]]:
     """Read candidate donors in batches, nearest first; keep those that can fill a hole."""
     donors: list[Layer] = []
@@ -147,7 +239,7 @@ def _read_donors(
                 break
             chunk = candidates[start : start + batch]
             snapshot = remaining.copy()  # the batch reads against one fixed set of holes
-            for group, outcome in zip(chunk, pool.map(lambda g: _read_donor(g, grid, source, policy, snapshot), chunk)):
+            for group, outcome in zip(chunk, pool.map(lambda g: _read_donor(g, grid, source, policy, snapshot, read), chunk)):
                 done += 1
                 if progress:
                     progress(done, len(candidates))
@@ -155,19 +247,21 @@ def _read_donors(
                     errors.append(f"{group.date} ({group.platform}): {outcome}")
                 elif outcome is not None:
                     donors.append(outcome)
-                    if stop_when_full:  # the median needs every donor, so only nearest narrows the holes
+                    if stop_when_full:  # the other methods weigh every donor, so only nearest-first narrows the holes
                         remaining &= ~outcome.usable
     return donors, errors
 
 
-def _read_donor(group: DateGroup, grid: Grid, source: SceneSource, policy: MaskPolicy, holes: np.ndarray) -> Layer | str | None:
+def _read_donor(
+    group: DateGroup, grid: Grid, source: SceneSource, policy: MaskPolicy, holes: np.ndarray, read: ReadDate = read_date
+) -> Layer | str | None:
     """A donor layer; None when it cannot fill any hole; an error text when it failed."""
     try:
-        qa_only = read_date(group, grid, source, with_radsat=policy.saturated)
+        qa_only = read(group, grid, source, with_radsat=policy.saturated)
         usable = ~removed_mask(qa_only.qa, group.platform, policy, qa_only.radsat, grid.pixel_size)
         if not (usable & holes).any():
             return None
-        stack = read_date(group, grid, source, bands=SR_BANDS)
+        stack = read(group, grid, source, bands=SR_BANDS)
         return Layer(date=group.date, bands=stack.bands, usable=usable, label=group.platform)
     except CloudCoreError as err:
         return str(err)

@@ -115,8 +115,9 @@ def open_grid(href: str, aoi: AOI, margin_m: float = 0.0) -> Grid:
         raise SceneReadError(f"Could not open {_name(href)}: {_clean(err)}") from err
 
 
-def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0) -> np.ndarray:
-    """Band 1 of `href` on `grid`; pixels the raster does not cover get `fill_value`.
+def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int = 1) -> np.ndarray:
+    """One band of `href` (1-based index, default the first) on `grid`; pixels the raster does
+    not cover get `fill_value`.
 
     Same CRS and pixel alignment: a windowed read of only the overlapping part.
     Otherwise: a nearest-neighbour warp through WarpedVRT, which still reads only
@@ -125,7 +126,7 @@ def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0) -> np.ndarr
     try:
         with gdal_env(), rasterio.open(href) as src:
             if _aligned(src, grid):
-                return _read_window(src, grid, fill_value)
+                return _read_window(src, grid, fill_value, band)
             with WarpedVRT(
                 src,
                 crs=grid.crs,
@@ -135,7 +136,7 @@ def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0) -> np.ndarr
                 resampling=Resampling.nearest,
                 nodata=fill_value,
             ) as vrt:
-                return vrt.read(1)
+                return vrt.read(band)
     except rasterio.errors.RasterioError as err:
         raise SceneReadError(f"Could not read {_name(href)}: {_clean(err)}") from err
 
@@ -151,15 +152,15 @@ def _aligned(src: rasterio.io.DatasetReader, grid: Grid) -> bool:
     return abs(col_shift - round(col_shift)) < 1e-6 and abs(row_shift - round(row_shift)) < 1e-6
 
 
-def _read_window(src: rasterio.io.DatasetReader, grid: Grid, fill_value: int | float) -> np.ndarray:
-    out = np.full(grid.shape, fill_value, dtype=src.dtypes[0])
+def _read_window(src: rasterio.io.DatasetReader, grid: Grid, fill_value: int | float, band: int = 1) -> np.ndarray:
+    out = np.full(grid.shape, fill_value, dtype=src.dtypes[band - 1])
     col_off = round((grid.transform.c - src.transform.c) / src.transform.a)
     row_off = round((grid.transform.f - src.transform.f) / src.transform.e)
     c0, r0 = max(col_off, 0), max(row_off, 0)
     c1, r1 = min(col_off + grid.width, src.width), min(row_off + grid.height, src.height)
     if c1 <= c0 or r1 <= r0:
         return out  # the grid lies outside this raster
-    data = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+    data = src.read(band, window=Window(c0, r0, c1 - c0, r1 - r0))
     out[r0 - row_off : r1 - row_off, c0 - col_off : c1 - col_off] = data
     return out
 

@@ -142,9 +142,9 @@ def test_float_bands_keep_their_dtype():
 
 
 def test_unknown_method_names_the_choices():
-    with pytest.raises(InvalidInputError, match=r"'mean'.*nearest, median"):
+    with pytest.raises(InvalidInputError, match=r"'mean'.*nearest, nearest-matched, median, best-pixel"):
         fill_gaps(TARGET, [], ALL_INSIDE, method="mean")
-    assert FILL_METHODS == ("nearest", "median")
+    assert FILL_METHODS == ("nearest", "nearest-matched", "median", "best-pixel")
 
 
 def test_donor_of_another_shape_is_refused():
@@ -274,3 +274,61 @@ def test_median_invariants(stack):
         pixels = np.array([d.bands[:, row, col] for d in donors if d.usable[row, col] and in_window(d, window)])
         expected = np.rint(np.median(pixels.astype(np.float64), axis=0))
         assert (result.filled[:, row, col] == expected).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(stacks())
+def test_nearest_matched_invariants(stack):
+    target, donors, inside, window = stack
+    result = fill_gaps(target, donors, inside, method="nearest-matched", window_days=window)
+    check_common_invariants(target, donors, inside, window, result)
+
+    # The same donor per pixel as nearest; only the values may be corrected.
+    nearest = fill_gaps(target, donors, inside, method="nearest", window_days=window)
+    assert (result.provenance == nearest.provenance).all()
+    assert result.donors_used == nearest.donors_used
+    # One correction per donor that filled, nearest first; uncorrected donors give their own pixels.
+    assert {c.date for c in result.corrections} == set(result.donors_used)
+    by_date = {c.date: c for c in result.corrections}
+    by_code = {date_code(d.date): d for d in donors}
+    for row, col in zip(*np.nonzero(inside & ~target.usable & (result.provenance != 0))):
+        donor = by_code[int(result.provenance[row, col])]
+        if not by_date[donor.date].applied:
+            assert (result.filled[:, row, col] == donor.bands[:, row, col]).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(stacks())
+def test_best_pixel_invariants(stack):
+    target, donors, inside, window = stack
+    result = fill_gaps(target, donors, inside, method="best-pixel", window_days=window)
+    check_common_invariants(target, donors, inside, window, result)
+
+    by_code = {date_code(d.date): d for d in donors}
+    for row, col in zip(*np.nonzero(inside & ~target.usable & (result.provenance != 0))):
+        # The value is the named donor's own pixel.
+        donor = by_code[int(result.provenance[row, col])]
+        assert (result.filled[:, row, col] == donor.bands[:, row, col]).all()
+    named = {by_code[c].date for c in by_code if (result.provenance == c).any()}
+    assert set(result.donors_used) == named
+    assert result.corrections == ()
+
+
+def test_matched_fill_on_a_larger_grid_keeps_the_target_and_never_writes_nodata():
+    rng = np.random.default_rng(7)
+    shape = (40, 40)
+    ground = rng.integers(8_000, 20_000, size=(2, *shape)).astype(np.float64)
+    target_usable = rng.random(shape) > 0.3
+    target = Layer(TARGET_DATE, ground.astype(np.uint16), target_usable)
+    donors = [
+        Layer(days(n), np.clip(ground * gain + shift, 1, 65_535).astype(np.uint16), rng.random(shape) > 0.2)
+        for n, gain, shift in ((-6, 0.9, 400.0), (9, 1.1, -700.0), (20, 1.0, 0.0))
+    ]
+    inside = np.ones(shape, bool)
+    result = fill_gaps(target, donors, inside, method="nearest-matched")
+    check_common_invariants(target, donors, inside, None, result)
+    assert all(c.applied for c in result.corrections)
+    filled = ~target_usable & (result.provenance != 0)
+    assert (result.filled[:, filled] != NODATA).all()
+    # Corrected back onto the target's ground, to within rounding.
+    assert np.abs(result.filled[:, filled].astype(float) - ground[:, filled]).max() <= 2
