@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 from .aoi import parse_aoi
 from .errors import CloudCoreError, InvalidInputError, SceneReadError, SourceUnreachableError
 from .fill import FILL_METHODS
+from .mlmask import MASK_KINDS
 from .qa import DEFAULT_FLAGS, MaskPolicy, parse_flags
 from .sources import SOURCE_HELP, open_source
 
@@ -68,6 +69,9 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--flags", default=",".join(sorted(DEFAULT_FLAGS)),
                        help="QA flags that remove a pixel: any of fill,dilated,cirrus,cloud,shadow,snow,water")
         p.add_argument("--buffer-m", type=float, default=0.0, help="grow removed cloud and shadow by this many metres")
+        p.add_argument("--mask", default="qa", choices=MASK_KINDS,
+                       help="qa: QA_PIXEL (default); ml: the machine-learning model (slower: reads 6 bands and runs "
+                            "the model per date); qa+ml: their union")
 
     scenes = commands.add_parser("scenes", help="list the Landsat scenes over an AOI")
     common(scenes)
@@ -84,10 +88,20 @@ def _build_parser() -> argparse.ArgumentParser:
     common(fill, dates=False)
     fill.add_argument("--date", required=True, type=_date, help="the date to fill, YYYY-MM-DD")
     fill.add_argument("--window-days", type=int, default=None, help="use donor dates up to this many days away (default 60)")
-    fill.add_argument("--method", default="nearest", choices=FILL_METHODS, help="nearest (default) or median")
+    fill.add_argument("--method", default="nearest", choices=FILL_METHODS,
+                      help="nearest (default): the nearest clear date; nearest-matched: the same, colour-matched to the "
+                           "target date first; median: the median of clear dates; best-pixel: the best-scored clear pixel")
     mask_options(fill)
     fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
     fill.add_argument("--png", help="also write a true-colour PNG of the filled image")
+
+    evaluate = commands.add_parser("evaluate", help="measure every fill method against a record's cloud-free truth (the demo)")
+    evaluate.add_argument("--source", default="demo", help="a source whose items carry a 'truth' asset (the demo does)")
+    evaluate.add_argument("--aoi", default=None, help="default: the demo's example area")
+    evaluate.add_argument("--start", type=_date, default=None, help="default: the demo record's first date")
+    evaluate.add_argument("--end", type=_date, default=None, help="default: the demo record's last date")
+    evaluate.add_argument("--window-days", type=int, default=60)
+    evaluate.add_argument("--format", choices=("table", "json"), default="table")
 
     demo = commands.add_parser("demo", help="write the synthetic demo catalog (COGs, STAC items, truth) to a folder")
     demo.add_argument("--out", required=True, help="folder to write into")
@@ -112,7 +126,7 @@ def _check_dates(start: dt.date, end: dt.date) -> None:
 
 
 def _policy(args: argparse.Namespace) -> MaskPolicy:
-    return MaskPolicy(flags=parse_flags(args.flags), buffer_m=args.buffer_m)
+    return MaskPolicy(flags=parse_flags(args.flags), buffer_m=args.buffer_m, kind=args.mask)
 
 
 def _emit(records: list[dict[str, Any]], key: str, fields: Sequence[str], fmt: str) -> None:
@@ -184,8 +198,26 @@ def _run_fill(args: argparse.Namespace) -> None:
         write_png(args.png, filled_picture(image))
     for problem in image.donor_errors:
         print(f"skipped donor {problem}", file=sys.stderr)
+    for correction in image.result.corrections:
+        print(f"colour match {correction.describe()}", file=sys.stderr)
     json.dump(image.summary(), sys.stdout)
     sys.stdout.write("\n")
+
+
+def _run_evaluate(args: argparse.Namespace) -> None:
+    from .demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
+    from .evaluate import evaluate_fill, format_table
+
+    aoi = parse_aoi(args.aoi or ",".join(str(v) for v in DEMO_EXAMPLE_BBOX))
+    start, end = args.start or DEMO_START, args.end or DEMO_END
+    _check_dates(start, end)
+    result = evaluate_fill(open_source(args.source), aoi, start, end, window_days=args.window_days,
+                           progress=_progress("dates evaluated"))
+    if args.format == "json":
+        json.dump({"dates_evaluated": result["dates_evaluated"], "methods": result["methods"]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(result))
 
 
 def _run_demo(args: argparse.Namespace) -> None:
@@ -195,7 +227,7 @@ def _run_demo(args: argparse.Namespace) -> None:
     print(json.dumps({"catalog": str(out)}))
 
 
-COMMANDS = {"scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "demo": _run_demo}
+COMMANDS = {"scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "evaluate": _run_evaluate, "demo": _run_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from .cover import search_dates, workers
 from .errors import CloudCoreError, InvalidInputError
 from .export import write_cog
 from .fill import FILL_METHODS, FillResult, Layer, fill_gaps
+from .masking import mask_date
 from .qa import MaskPolicy, removed_mask
 from .read import Grid, inside_mask
 from .render import SR_OFFSET, SR_SCALE
@@ -170,7 +171,7 @@ def read_fill_inputs(
     grid = date_grid(target_group, aoi, source, margin_m=policy.buffer_m)
     inside = inside_mask(aoi, grid)
     target_stack = read(target_group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
-    removed = removed_mask(target_stack.qa, target_group.platform, policy, target_stack.radsat, grid.pixel_size)
+    removed = mask_date(target_stack, target_group.platform, policy, grid.pixel_size).removed
     target = Layer(date=date, bands=target_stack.bands, usable=~removed, label=target_group.platform)
 
     candidates = sorted((g for g in groups if g is not target_group), key=lambda g: (abs((g.date - date).days), g.date))
@@ -259,9 +260,14 @@ def _read_donor(
     try:
         qa_only = read(group, grid, source, with_radsat=policy.saturated)
         usable = ~removed_mask(qa_only.qa, group.platform, policy, qa_only.radsat, grid.pixel_size)
-        if not (usable & holes).any():
+        # QA alone settles it cheaply unless the ML mask alone decides (qa+ml only removes more).
+        if policy.kind != "ml" and not (usable & holes).any():
             return None
-        stack = read(group, grid, source, bands=SR_BANDS)
+        stack = read(group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
+        if policy.needs_ml:
+            usable = ~mask_date(stack, group.platform, policy, grid.pixel_size).removed
+            if not (usable & holes).any():
+                return None
         return Layer(date=group.date, bands=stack.bands, usable=usable, label=group.platform)
     except CloudCoreError as err:
         return str(err)

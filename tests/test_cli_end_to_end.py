@@ -195,3 +195,23 @@ def test_scenes_from_a_stac_api_are_exactly_the_intersecting_items(real_data):
     assert run.returncode == 0, run.stderr
     got = sorted(s["id"] for s in json.loads(run.stdout)["scenes"])
     assert got == expected
+
+
+def test_demo_evaluate_prints_the_contract_json(demo_env):
+    run = cli("evaluate", "--source", "demo", "--start", "2022-09-01", "--end", "2022-10-31", "--format", "json", env=demo_env)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["dates_evaluated"] >= 1
+    assert [m["method"] for m in result["methods"]] == ["nearest", "nearest-matched", "median", "best-pixel"]
+    for method in result["methods"]:
+        assert set(method) == {"method", "rmse", "bias", "unfilled_pct", "seam"}
+        assert 0 <= method["rmse"] < 0.5 and 0 <= method["unfilled_pct"] <= 100
+
+
+def test_demo_fill_with_the_union_mask_removes_at_least_the_qa_mask(demo_env, tmp_path):
+    args = ["fill", "--source", "demo", f"--aoi={BBOX}", "--date", "2022-10-12", "--method", "nearest-matched"]
+    qa = cli(*args, "--out", str(tmp_path / "qa.tif"), env=demo_env)
+    union = cli(*args, "--mask", "qa+ml", "--out", str(tmp_path / "union.tif"), env=demo_env)
+    assert qa.returncode == 0 and union.returncode == 0, union.stderr
+    assert json.loads(union.stdout)["masked_pct"] >= json.loads(qa.stdout)["masked_pct"]
+    assert "colour match" in union.stderr
