@@ -26,6 +26,7 @@ from .errors import CloudCoreError, InvalidInputError
 from .export import write_cog
 from .fill import FILL_METHODS, FillResult, Layer, fill_gaps
 from .masking import mask_date
+from .mlmask import disagreement_map
 from .qa import MaskPolicy, removed_mask
 from .read import Grid, inside_mask
 from .render import SR_OFFSET, SR_SCALE
@@ -57,6 +58,8 @@ class FilledImage:
     band_names: tuple[str, ...] = SR_BANDS
     donor_errors: tuple[str, ...] = ()
     """Donor dates that could not be read, with why; they were skipped."""
+    disagreement: np.ndarray | None = None
+    """QA vs ML mask codes on the target (mlmask.disagreement_map), when the ML mask ran."""
 
     def write_geotiff(self, path: str | os.PathLike) -> Path:
         """The filled bands and the provenance band as one COG (bands named; SR scale/offset kept)."""
@@ -111,6 +114,8 @@ class FillInputs:
     window_days: int
     donor_errors: tuple[str, ...] = ()
     """Donor dates that could not be read, with why; they were skipped."""
+    disagreement: np.ndarray | None = None
+    """QA vs ML mask codes on the target (mlmask.disagreement_map), when the ML mask ran."""
 
 
 # Methods that take each hole from the nearest usable donor: they never need the donors
@@ -171,7 +176,8 @@ def read_fill_inputs(
     grid = date_grid(target_group, aoi, source, margin_m=policy.buffer_m)
     inside = inside_mask(aoi, grid)
     target_stack = read(target_group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
-    removed = mask_date(target_stack, target_group.platform, policy, grid.pixel_size).removed
+    target_mask = mask_date(target_stack, target_group.platform, policy, grid.pixel_size)
+    removed = target_mask.removed
     target = Layer(date=date, bands=target_stack.bands, usable=~removed, label=target_group.platform)
 
     candidates = sorted((g for g in groups if g is not target_group), key=lambda g: (abs((g.date - date).days), g.date))
@@ -187,6 +193,8 @@ def read_fill_inputs(
         donors=tuple(donors),
         window_days=window_days,
         donor_errors=tuple(errors),
+        disagreement=None if target_mask.ml_removed is None
+        else disagreement_map(target_mask.qa_removed, target_mask.ml_removed),
     )
 
 
@@ -210,6 +218,7 @@ def fill_inputs(inputs: FillInputs, method: str = "nearest", **options: object) 
         original=inputs.target.bands,
         result=result,
         donor_errors=inputs.donor_errors,
+        disagreement=inputs.disagreement,
     )
 
 

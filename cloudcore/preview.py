@@ -16,6 +16,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject, tr
 from .aoi import AOI
 from .read import Grid, inside_mask
 from .gapfill import FilledImage
+from .mlmask import BOTH_REMOVED, ML_ONLY, QA_ONLY, agreement
 from .render import mask_overlay, provenance_rgba, true_colour
 from .scene import DateGroup
 from .sources.base import SceneSource
@@ -89,6 +90,10 @@ class ComparePictures:
     provenance: np.ndarray
     legend: list[tuple[int, tuple[int, int, int]]]
     """(YYYYMMDD, colour) per source date, in date order; the target date in grey."""
+    disagreement: np.ndarray | None = None
+    """Where QA_PIXEL and the ML mask differ (DISAGREEMENT_COLOURS), when the ML mask ran."""
+    agreement: dict | None = None
+    """mlmask.agreement of the two masks over the AOI, when the ML mask ran."""
 
 
 def compare_pictures(image: FilledImage) -> ComparePictures:
@@ -99,6 +104,7 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
     masked = original.copy()
     masked[image.removed] = HOLE_RGBA
     provenance, legend = provenance_rgba(image.result.provenance, target=image.date)
+    codes = image.disagreement
     return ComparePictures(
         original=original,
         masked=masked,
@@ -106,4 +112,24 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
         filled=filled_picture(image),
         provenance=provenance,
         legend=legend,
+        disagreement=None if codes is None else disagreement_rgba(codes, image.inside),
+        agreement=None if codes is None else agreement(codes & QA_ONLY > 0, codes & ML_ONLY > 0, image.inside),
     )
+
+
+DISAGREEMENT_COLOURS: dict[int, tuple[str, tuple[int, int, int]]] = {
+    QA_ONLY: ("QA_PIXEL only", (255, 140, 0)),
+    ML_ONLY: ("ML model only", (30, 120, 255)),
+    BOTH_REMOVED: ("both masks", (200, 200, 200)),
+}
+"""Code -> (legend label, colour); pixels both masks keep stay transparent."""
+
+
+def disagreement_rgba(codes: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """A picture of mlmask.disagreement_map codes inside the AOI."""
+    rgba = np.zeros(codes.shape + (4,), dtype=np.uint8)
+    for code, (_, colour) in DISAGREEMENT_COLOURS.items():
+        hit = (codes == code) & inside
+        rgba[hit, :3] = colour
+        rgba[hit, 3] = 255
+    return rgba

@@ -10,6 +10,7 @@ import datetime as dt
 import streamlit as st
 
 from cloudcore.errors import CloudCoreError
+from cloudcore.preview import DISAGREEMENT_COLOURS
 from ui import maps, services, state
 from ui.feedback import show_error
 
@@ -40,13 +41,14 @@ if view.date not in dates:
 try:
     with st.spinner(f"Filling the clouds of {view.date} from dates within {view.window_days} days..."):
         result = services.comparison(view.source, view.aoi, dt.date.fromisoformat(view.date), view.window_days,
-                                     view.method, view.flags, view.buffer_m)
+                                     view.method, view.flags, view.buffer_m, view.mask)
 except CloudCoreError as err:
     show_error(err)
     st.stop()
 
 summary = result["summary"]
-st.caption(f"{view.date} · {summary['platform']} · {', '.join(summary['scene_ids'])} · fill method: {summary['method']}")
+st.caption(f"{view.date} · {summary['platform']} · {', '.join(summary['scene_ids'])} · fill method: {summary['method']}"
+           f" · mask: {view.mask}")
 m1, m2, m3 = st.columns(3)
 m1.metric("Masked (cloud, shadow, no data)", f"{summary['masked_pct']:.1f} %")
 m2.metric("Filled from other dates", f"{summary['filled_pct']:.1f} %")
@@ -66,6 +68,22 @@ with c4:
             f"<span style='display:inline-block;width:12px;height:12px;background:rgb{tuple(colour)};"
             f"margin-right:6px'></span>{label}{note}", unsafe_allow_html=True,
         )
+if result["corrections"]:
+    with st.expander("Colour matching of the donor dates"):
+        for line in result["corrections"]:
+            st.write(line)
+if result["disagreement"] is not None:
+    st.subheader("Where QA_PIXEL and the ML mask disagree")
+    agreed = result["agreement"]
+    a1, a2 = st.columns([1, 3])
+    a1.image(result["disagreement"], width="stretch")
+    with a2:
+        st.metric("Masks agree on", f"{agreed['agree_pct']:.1f} % of the area")
+        st.write(f"IoU of removed pixels: {agreed['iou'] if agreed['iou'] is not None else 'n/a (neither removes any)'}")
+        for code, (label, colour) in DISAGREEMENT_COLOURS.items():
+            share = {1: agreed["qa_only_pct"], 2: agreed["ml_only_pct"], 3: agreed["both_pct"]}[code]
+            st.markdown(f"<span style='display:inline-block;width:12px;height:12px;background:rgb{tuple(colour)};"
+                        f"margin-right:6px'></span>{label}: {share:.1f} %", unsafe_allow_html=True)
 if result["donor_errors"]:
     with st.expander(f"{len(result['donor_errors'])} donor dates could not be read and were skipped"):
         for line in result["donor_errors"]:

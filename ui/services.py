@@ -57,7 +57,11 @@ def dates_for(spec: str, aoi_text: str, start: dt.date, end: dt.date, max_scene_
 
 
 def policy_for(view: View) -> MaskPolicy:
-    return MaskPolicy(flags=frozenset(view.flags.split(",")) if view.flags else frozenset(), buffer_m=view.buffer_m)
+    return _policy(view.flags, view.buffer_m, view.mask)
+
+
+def _policy(flags: str, buffer_m: float, mask: str) -> MaskPolicy:
+    return MaskPolicy(flags=frozenset(flags.split(",")) if flags else frozenset(), buffer_m=buffer_m, kind=mask)
 
 
 class _CoverStore:
@@ -91,7 +95,7 @@ def _cover_store() -> _CoverStore:
 
 
 def _cover_key(view: View, group: DateGroup) -> tuple:
-    return (view.source, view.aoi, view.flags, view.buffer_m, group.date, group.platform, group.wrs_path, tuple(group.scene_ids))
+    return (view.source, view.aoi, view.flags, view.buffer_m, view.mask, group.date, group.platform, group.wrs_path, tuple(group.scene_ids))
 
 
 def cover(view: View, groups: list[DateGroup], on_update: Callable[[list[DateCover], int], None]) -> list[DateCover]:
@@ -119,9 +123,10 @@ def thumbnail(spec: str, aoi_text: str, group: DateGroup) -> bytes:
 
 
 @st.cache_data(max_entries=12, show_spinner=False)
-def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float) -> dict:
+def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float,
+               mask: str = "qa") -> dict:
     """Fill one date and prepare everything the compare page shows or offers for download."""
-    policy = MaskPolicy(flags=frozenset(flags.split(",")) if flags else frozenset(), buffer_m=buffer_m)
+    policy = _policy(flags, buffer_m, mask)
     image = fill_date(source_for(spec), aoi_for(aoi_text), date, window_days, method, policy)
     pictures: ComparePictures = compare_pictures(image)
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +140,9 @@ def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method
         "donors": [d.isoformat() for d in image.result.donors_used],
         "donor_errors": list(image.donor_errors),
         "png": {name: png_bytes(getattr(pictures, name)) for name in ("original", "masked", "masked_overlay", "filled", "provenance")},
+        "disagreement": None if pictures.disagreement is None else png_bytes(pictures.disagreement),
+        "agreement": pictures.agreement,
+        "corrections": [c.describe() for c in image.result.corrections],
         "legend": pictures.legend,
         "tif": tif,
         "overlays": overlays,

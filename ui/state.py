@@ -18,12 +18,14 @@ import streamlit as st
 from cloudcore.demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
 from cloudcore.fill import FILL_METHODS
 from cloudcore.gapfill import DEFAULT_WINDOW_DAYS
+from cloudcore.mlmask import MASK_KINDS
 from cloudcore.qa import DEFAULT_FLAGS, FLAG_BITS
 
 SOURCES = ("planetary-computer", "demo")
 CUSTOM = "a STAC API URL"
 FLAG_CHOICES = [f for f in FLAG_BITS if f != "fill"]  # fill is always removed
 ORDERS = ("clearest first", "time order")
+MASK_LABELS = {"qa": "QA_PIXEL (fast)", "ml": "machine-learning model", "qa+ml": "QA_PIXEL or ML (union)"}
 
 # A first visit opens here: a lake-and-farmland area with a record of varied cloud.
 PC_EXAMPLE_BBOX = "8.45,47.2,8.6,47.3"
@@ -49,6 +51,8 @@ class View:
     max_scene_cloud: float | None
     flags: str
     buffer_m: float
+    mask: str
+    """qa, ml or qa+ml."""
     threshold: float
     date: str | None
     method: str
@@ -130,6 +134,7 @@ def init_from_url() -> None:
     flags = [f for f in q.get("flags", ",".join(sorted(DEFAULT_FLAGS))).split(",") if f in FLAG_CHOICES]
     state["flags"] = flags
     state["buffer"] = int(_number_or(q.get("buffer"), 0, 0, 5000))
+    state["mask"] = q.get("mask") if q.get("mask") in MASK_KINDS else "qa"
     state["thr"] = int(_number_or(q.get("thr"), 10, 0, 100))
     state["date"] = q.get("date") or None
     state["method"] = q.get("method") if q.get("method") in FILL_METHODS else "nearest"
@@ -160,6 +165,7 @@ def current() -> View:
         max_scene_cloud=None if s["cc"] >= 100 else float(s["cc"]),
         flags=",".join(sorted(s["flags"])),
         buffer_m=float(s["buffer"]),
+        mask=s["mask"],
         threshold=float(s["thr"]),
         date=s.get("date"),
         method=s["method"],
@@ -179,7 +185,7 @@ def write_url(view: View) -> None:
     params.update(start=view.start.isoformat(), end=view.end.isoformat())
     if view.max_scene_cloud is not None:
         params["cc"] = f"{view.max_scene_cloud:g}"
-    params.update(flags=view.flags, buffer=f"{view.buffer_m:g}", thr=f"{view.threshold:g}")
+    params.update(flags=view.flags, buffer=f"{view.buffer_m:g}", mask=view.mask, thr=f"{view.threshold:g}")
     if view.date:
         params["date"] = view.date
     params.update(method=view.method, window=str(view.window_days), order=view.order)
@@ -195,7 +201,7 @@ def _on_source_change() -> None:
         st.session_state["date"] = None
 
 
-WIDGET_KEYS = ("source_kind", "stac_url", "start", "end", "cc", "flags", "buffer", "thr", "method", "window")
+WIDGET_KEYS = ("source_kind", "stac_url", "start", "end", "cc", "mask", "flags", "buffer", "thr", "method", "window")
 
 
 def sidebar() -> None:
@@ -216,6 +222,8 @@ def sidebar() -> None:
         st.slider("Skip scenes whose scene-wide cloud is over (%)", 0, 100, key="cc",
                   help="A prefilter on the metadata; 100 keeps every scene.")
         with st.expander("Mask", expanded=False):
+            st.selectbox("Cloud mask", MASK_KINDS, key="mask", format_func=MASK_LABELS.get,
+                         help="The ML model (ukis-csmask) reads six bands and takes a few seconds per date.")
             st.multiselect("QA flags that remove a pixel", FLAG_CHOICES, key="flags")
             st.number_input("Extra buffer around cloud and shadow (m)", 0, 5000, step=30, key="buffer")
         st.slider("A clear date has under (% of the AOI obscured)", 0, 100, key="thr")

@@ -79,3 +79,13 @@ def test_a_folder_path_in_the_url_is_refused_not_read():
     at = _app(source="/etc", bbox="8.45,47.2,8.6,47.3").run()
     assert not at.exception, at.exception
     assert any("command line" in w.value for w in at.warning), _texts(at)
+
+
+def test_compare_with_the_ml_mask_shows_where_the_masks_disagree():
+    # A short range: the explore page runs first and measures every date in range with the model.
+    at = _app(source="demo", bbox=BBOX, date="2022-10-12", mask="qa+ml", method="nearest-matched",
+              start="2022-10-04", end="2022-10-13").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert any(m.label == "Masks agree on" for m in at.metric), _texts(at)
+    assert at.query_params["mask"] in ("qa+ml", ["qa+ml"])
