@@ -17,7 +17,10 @@ from .errors import (
     SourceUnreachableError,
     UnknownSourceError,
 )
+from .evaluate import evaluate_fill
+from .fill import FILL_METHODS
 from .gapfill import DEFAULT_WINDOW_DAYS, FilledImage, fill_date
+from .mlmask import MASK_KINDS, agreement, ml_removed_mask
 from .qa import DEFAULT_FLAGS, MaskPolicy, QAClasses, decode_qa, parse_flags, removed_mask
 from .scene import DateGroup, Scene, group_by_date
 from .sources import SceneSource, open_source
@@ -27,6 +30,8 @@ __all__ = [
     "CloudCoreError",
     "DEFAULT_FLAGS",
     "DEFAULT_WINDOW_DAYS",
+    "FILL_METHODS",
+    "MASK_KINDS",
     "DateCover",
     "DateGroup",
     "FilledImage",
@@ -40,13 +45,16 @@ __all__ = [
     "SceneSource",
     "SourceUnreachableError",
     "UnknownSourceError",
+    "agreement",
     "compute_cover",
     "cover_stats",
     "decode_qa",
+    "evaluate_fill",
     "fill_date",
     "group_by_date",
     "iter_cover",
     "measure_date",
+    "ml_removed_mask",
     "open_source",
     "parse_aoi",
     "parse_flags",
