@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from .aoi import parse_aoi
 from .errors import CloudCoreError, InvalidInputError, SceneReadError, SourceUnreachableError
-from .fill import FILL_METHODS
+from .fill import DEFAULT_FILL_METHOD, FILL_METHODS
 from .mlmask import MASK_KINDS
 from .qa import DEFAULT_FLAGS, MaskPolicy, parse_flags
 from .sources import SOURCE_HELP, open_source
@@ -88,9 +88,10 @@ def _build_parser() -> argparse.ArgumentParser:
     common(fill, dates=False)
     fill.add_argument("--date", required=True, type=_date, help="the date to fill, YYYY-MM-DD")
     fill.add_argument("--window-days", type=int, default=None, help="use donor dates up to this many days away (default 60)")
-    fill.add_argument("--method", default="nearest", choices=FILL_METHODS,
-                      help="nearest (default): the nearest clear date; nearest-matched: the same, colour-matched to the "
-                           "target date first; median: the median of clear dates; best-pixel: the best-scored clear pixel")
+    fill.add_argument("--method", default=DEFAULT_FILL_METHOD, choices=FILL_METHODS,
+                      help="nearest-matched (default): the nearest clear date that can be colour-matched to the target, "
+                           "matched; nearest: the nearest clear date as it is; median: the median of clear dates; "
+                           "best-pixel: the best-scored clear pixel")
     mask_options(fill)
     fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
     fill.add_argument("--png", help="also write a true-colour PNG of the filled image")

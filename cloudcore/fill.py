@@ -30,6 +30,9 @@ Four methods:
   `min_shared_share` of the AOI, or a gain falls outside `MatchPolicy.gain_range` (a fit that
   wild means the dates differ in kind, e.g. snow on one of them, not in brightness). Corrected
   integer values are rounded and clipped to the band type's range, never onto `nodata`.
+  Donors whose fit is refused for its gain fill last: a hole takes the nearest donor that could
+  be matched, and an unmatched donor only where no matched one is usable. (On the demo this
+  is what makes the method work: winter dates next to a date with snow that came or went.)
   `FillResult.corrections` holds the correction of every donor that filled a pixel.
 - ``best-pixel``: a best-available-pixel composite. Every usable donor pixel in the window
   gets a score (`PixelScore`): a weighted sum of its distance from that donor's removed
@@ -56,6 +59,10 @@ from .errors import InvalidInputError
 
 FillMethod = Literal["nearest", "nearest-matched", "median", "best-pixel"]
 FILL_METHODS: tuple[str, ...] = ("nearest", "nearest-matched", "median", "best-pixel")
+DEFAULT_FILL_METHOD = "nearest-matched"
+"""Measured best on the demo record (see README, `python -m cloudcore evaluate`)."""
+GAIN_REFUSED = "none: gain"
+"""How a correction refused for its gain (the surface changed) begins its reason."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +270,7 @@ def fill_gaps(
         used = _fill_nearest(filled, provenance, holes, ordered)
     elif method == "nearest-matched":
         matcher = _Matcher(target, inside, matching, nodata, corrections)
-        used = _fill_nearest(filled, provenance, holes, ordered, values=matcher)
+        used = _fill_nearest(filled, provenance, holes, _matchable_first(ordered, matcher), values=matcher)
     elif method == "median":
         used = _fill_median(filled, provenance, holes, ordered)
     else:
@@ -341,6 +348,22 @@ def _fill_nearest(
     return used
 
 
+def _matchable_first(ordered: list[Layer], matcher: "_Matcher") -> list[Layer]:
+    """Donors whose colours map onto the target's first (nearest first), then the rest.
+
+    Only a fit refused for its gain defers a donor; one refused for too few shared clear
+    pixels says nothing about the donor (the target is simply too cloudy to judge it).
+
+    A donor whose fit is refused differs from the target in more than radiometry (snow that
+    came or went, a flood, a harvest): its pixels would stand out even after matching, so it
+    only fills what no matchable donor in the window can.
+    """
+    def deferred(donor: Layer) -> bool:
+        return matcher.correction(donor).reason.startswith(GAIN_REFUSED)
+
+    return [d for d in ordered if not deferred(d)] + [d for d in ordered if deferred(d)]
+
+
 class _Matcher:
     """Gives a donor's pixels mapped onto the target's radiometry, recording each correction."""
 
@@ -353,9 +376,16 @@ class _Matcher:
         self.policy = policy
         self.nodata = nodata
         self.record = record
+        self._fits: dict[dt.date, Correction] = {}
+
+    def correction(self, donor: Layer) -> Correction:
+        """The donor's fit, computed once."""
+        if donor.date not in self._fits:
+            self._fits[donor.date] = self.fit(donor)
+        return self._fits[donor.date]
 
     def __call__(self, donor: Layer, take: np.ndarray) -> np.ndarray:
-        correction = self.fit(donor)
+        correction = self.correction(donor)
         self.record.append(correction)
         values = donor.bands[:, take]
         if not correction.applied:
@@ -392,7 +422,7 @@ class _Matcher:
             if not low <= gain <= high:
                 return Correction(
                     donor.date, None, None, shared_px,
-                    f"none: gain {gain:.2f} on band {band + 1} is outside {low:g}..{high:g}",
+                    f"{GAIN_REFUSED} {gain:.2f} on band {band + 1} is outside {low:g}..{high:g}",
                 )
             gains.append(gain)
             offsets.append(offset)

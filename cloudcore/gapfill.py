@@ -24,7 +24,7 @@ from .aoi import AOI
 from .cover import search_dates, workers
 from .errors import CloudCoreError, InvalidInputError
 from .export import write_cog
-from .fill import FILL_METHODS, FillResult, Layer, fill_gaps
+from .fill import DEFAULT_FILL_METHOD, FILL_METHODS, FillResult, Layer, fill_gaps
 from .masking import mask_date
 from .mlmask import disagreement_map
 from .qa import MaskPolicy, removed_mask
@@ -119,8 +119,9 @@ class FillInputs:
 
 
 # Methods that take each hole from the nearest usable donor: they never need the donors
-# behind the nearest, so reading can stop once every hole has one.
-_NEAREST_FIRST = frozenset({"nearest", "nearest-matched"})
+# behind the nearest, so reading can stop once every hole has one. nearest-matched is not one:
+# it passes over donors it cannot colour-match (a surface that changed) for farther ones.
+_NEAREST_FIRST = frozenset({"nearest"})
 
 
 def fill_date(
@@ -128,7 +129,7 @@ def fill_date(
     aoi: AOI,
     date: dt.date,
     window_days: int = DEFAULT_WINDOW_DAYS,
-    method: str = "nearest",
+    method: str = DEFAULT_FILL_METHOD,
     policy: MaskPolicy = MaskPolicy(),
     progress: Callable[[int, int], None] | None = None,
 ) -> FilledImage:
@@ -198,7 +199,7 @@ def read_fill_inputs(
     )
 
 
-def fill_inputs(inputs: FillInputs, method: str = "nearest", **options: object) -> FilledImage:
+def fill_inputs(inputs: FillInputs, method: str = DEFAULT_FILL_METHOD, **options: object) -> FilledImage:
     """Run one fill method on inputs read by `read_fill_inputs`.
 
     Args:

@@ -217,3 +217,31 @@ def test_best_pixel_weights_are_parameters():
     time_only = PixelScore(cloud_weight=0.0)
     result = fill_gaps(target, donors, np.ones((1, 21), bool), method="best-pixel", scoring=time_only)
     assert result.filled[0, 0, 10] == 222
+
+
+def test_a_donor_that_cannot_be_matched_fills_only_what_no_matched_donor_can(ground):
+    """A nearer date whose surface changed (gain refused) yields to a farther matchable date."""
+    usable = square_hole()
+    target = Layer(TARGET_DATE, np.rint(ground).astype(np.uint16), usable, label="landsat-8")
+    # 4 days away: 'snow' that came: bright and nearly flat, no linear relation to the target.
+    snow = np.random.default_rng(5).uniform(30_000, 31_000, size=(N_BANDS, *SHAPE))
+    changed = Layer(days(4), np.rint(snow).astype(np.uint16), np.ones(SHAPE, bool), label="landsat-9")
+    far_bands, _ = donor_from(ground, noise_dn=40, outlier_share=0.0)
+    far_usable = np.ones(SHAPE, bool)
+    far_usable[20:30, 20:40] = False  # the far date is cloudy over the top half of the hole
+    far = Layer(days(16), np.rint(far_bands).astype(np.uint16), far_usable, label="landsat-8")
+
+    result = fill_gaps(target, [changed, far], np.ones(SHAPE, bool), method="nearest-matched")
+
+    hole = ~usable
+    from_far = hole & far_usable
+    assert (result.provenance[from_far] == date_code(days(16))).all()
+    assert (result.provenance[hole & ~far_usable] == date_code(days(4))).all()
+    refused = {c.date: c for c in result.corrections}[days(4)]
+    assert not refused.applied and refused.reason.startswith("none: gain")
+    # The matched far donor reproduces the target's ground in the hole.
+    error = np.abs(result.filled[:, from_far].astype(float) - ground[:, from_far]).mean()
+    assert error < 150
+    # Plain nearest takes the nearer, changed date everywhere it can.
+    plain = fill_gaps(target, [changed, far], np.ones(SHAPE, bool), method="nearest")
+    assert (plain.provenance[hole] == date_code(days(4))).all()

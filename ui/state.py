@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from cloudcore.demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
-from cloudcore.fill import FILL_METHODS
+from cloudcore.fill import DEFAULT_FILL_METHOD, FILL_METHODS
 from cloudcore.gapfill import DEFAULT_WINDOW_DAYS
 from cloudcore.mlmask import MASK_KINDS
 from cloudcore.qa import DEFAULT_FLAGS, FLAG_BITS
@@ -137,7 +137,7 @@ def init_from_url() -> None:
     state["mask"] = q.get("mask") if q.get("mask") in MASK_KINDS else "qa"
     state["thr"] = int(_number_or(q.get("thr"), 10, 0, 100))
     state["date"] = q.get("date") or None
-    state["method"] = q.get("method") if q.get("method") in FILL_METHODS else "nearest"
+    state["method"] = q.get("method") if q.get("method") in FILL_METHODS else DEFAULT_FILL_METHOD
     state["window"] = int(_number_or(q.get("window"), DEFAULT_WINDOW_DAYS, 1, 365))
     state["order"] = ORDERS[1] if q.get("order") == "time" else ORDERS[0]
     state["_seeded"] = True
@@ -229,5 +229,7 @@ def sidebar() -> None:
         st.slider("A clear date has under (% of the AOI obscured)", 0, 100, key="thr")
         with st.expander("Gap filling", expanded=False):
             st.selectbox("Method", FILL_METHODS, key="method",
-                         help="nearest: each pixel from the nearest clear date; median: the median of clear dates.")
+                         help="nearest-matched: the nearest clear date whose colours can be matched to this date's; "
+                              "nearest: the nearest clear date as it is; median: the median of clear dates; "
+                              "best-pixel: the best-scored clear pixel.")
             st.slider("Window (days either side)", 1, 365, key="window")
