@@ -19,7 +19,8 @@ st.title("Compare: masked and gap-filled")
 
 try:
     aoi = services.aoi_for(view.aoi)
-    groups = services.dates_for(view.source, view.aoi, view.start, view.end, view.max_scene_cloud)
+    with st.spinner(f"Searching {view.source} for Landsat scenes over the area..."):
+        groups = services.dates_for(view.source, view.aoi, view.start, view.end, view.max_scene_cloud)
 except CloudCoreError as err:
     show_error(err)
     st.stop()
