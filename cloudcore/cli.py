@@ -25,6 +25,7 @@ from .sources import SOURCE_HELP, open_source
 SCENE_FIELDS = ("id", "datetime", "platform", "wrs_path", "wrs_row", "scene_cloud_pct", "land_cloud_pct")
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_PARTIAL = 3  # the output is complete except for dates that failed (their `error` says why)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -161,7 +162,7 @@ def _run_scenes(args: argparse.Namespace) -> None:
     print(f"{len(scenes)} scenes", file=sys.stderr)
 
 
-def _run_cover(args: argparse.Namespace) -> None:
+def _run_cover(args: argparse.Namespace) -> int:
     from .cover import COVER_FIELDS, iter_cover, search_dates
 
     _check_dates(args.start, args.end)
@@ -179,6 +180,8 @@ def _run_cover(args: argparse.Namespace) -> None:
     failed = [r for r in records if r.error]
     if failed:
         print(f"{len(failed)} of {len(records)} dates failed; see their 'error' field", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
 
 
 def _run_fill(args: argparse.Namespace) -> None:
@@ -234,7 +237,7 @@ COMMANDS = {"scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "eval
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
-        COMMANDS[args.command](args)
+        return COMMANDS[args.command](args) or 0
     except (SourceUnreachableError, SceneReadError) as err:
         print(f"cloudcore: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -249,4 +252,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cloudcore: unexpected {type(err).__name__}: {err} (set CLOUDCORE_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_FAILED
-    return 0

@@ -49,3 +49,30 @@ def test_cloudcore_never_imports_streamlit():
     code = "import sys, cloudcore, cloudcore.cli, cloudcore.gapfill; print('streamlit' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "False", run.stderr
+
+
+def test_cover_with_a_failed_date_exits_3_and_reports_it(tmp_path, monkeypatch, capsys):
+    """A partial result is still printed in full, the failed date says why, and the status says partial."""
+    import datetime as dt
+    import json
+
+    import numpy as np
+
+    import cloudcore.cli
+    from cloudcore.qa import CLEAR_BIT
+    from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
+
+    clear = np.full((50, 50), 1 << CLEAR_BIT, np.uint16)
+    good = make_scene(tmp_path, "GOOD", clear)
+    broken = make_scene(tmp_path, "BROKEN", clear, date=dt.date(2024, 5, 17))
+    (tmp_path / "BROKEN_QA_PIXEL.TIF").write_bytes(b"truncated")
+    monkeypatch.setattr(cloudcore.cli, "open_source", lambda spec: ListSource([good, broken]))
+    x0, y0 = ORIGIN
+    bbox = lonlat_bbox(UTM33N, x0 + 150, y0 - 1350, x0 + 1350, y0 - 150)
+    code = main(["cover", "--source", "x", f"--aoi={bbox}", "--start", "2024-05-01", "--end", "2024-05-31"])
+    out = capsys.readouterr()
+    assert code == 3
+    dates = json.loads(out.out)["dates"]
+    assert [d["error"] is None for d in dates] == [True, False]
+    assert "BROKEN_QA_PIXEL.TIF" in dates[1]["error"] and dates[0]["clear_pct"] == 100.0
+    assert "1 of 2 dates failed" in out.err
