@@ -6,8 +6,8 @@ cloudy pixels from other dates. No UI code lives here; the dashboard and the CLI
 thin faces on these functions.
 """
 
-from .aoi import AOI, parse_aoi
-from .cover import DateCover, compute_cover, cover_stats, iter_cover, measure_date, search_dates
+from importlib import import_module
+
 from .errors import (
     CloudCoreError,
     InvalidAOIError,
@@ -17,13 +17,30 @@ from .errors import (
     SourceUnreachableError,
     UnknownSourceError,
 )
-from .evaluate import evaluate_fill
-from .fill import FILL_METHODS
-from .gapfill import DEFAULT_WINDOW_DAYS, FilledImage, fill_date
-from .mlmask import MASK_KINDS, agreement, ml_removed_mask
-from .qa import DEFAULT_FLAGS, MaskPolicy, QAClasses, decode_qa, parse_flags, removed_mask
-from .scene import DateGroup, Scene, group_by_date
-from .sources import SceneSource, open_source
+from .options import DEFAULT_FLAGS, FILL_METHODS, MASK_KINDS
+
+# The rest loads on first use (PEP 562): importing cloudcore, or running `--help`, does not
+# pull in numpy, GDAL or the ML model.
+_LAZY = {
+    "AOI": "aoi", "parse_aoi": "aoi",
+    "DateCover": "cover", "compute_cover": "cover", "cover_stats": "cover", "iter_cover": "cover",
+    "measure_date": "cover", "search_dates": "cover",
+    "evaluate_fill": "evaluate",
+    "DEFAULT_WINDOW_DAYS": "gapfill", "FilledImage": "gapfill", "fill_date": "gapfill",
+    "agreement": "mlmask", "ml_removed_mask": "mlmask",
+    "MaskPolicy": "qa", "QAClasses": "qa", "decode_qa": "qa", "parse_flags": "qa", "removed_mask": "qa",
+    "DateGroup": "scene", "Scene": "scene", "group_by_date": "scene",
+    "SceneSource": "sources", "open_source": "sources",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cloudcore' has no attribute {name!r}")
+
 
 __all__ = [
     "AOI",

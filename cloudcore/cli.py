@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .aoi import parse_aoi
 from .errors import CloudCoreError, InvalidInputError, SceneReadError, SourceUnreachableError
-from .fill import DEFAULT_FILL_METHOD, FILL_METHODS
-from .mlmask import MASK_KINDS
-from .qa import DEFAULT_FLAGS, MaskPolicy, parse_flags
-from .sources import SOURCE_HELP, open_source
+from .options import DEFAULT_FILL_METHOD, DEFAULT_FLAGS, FILL_METHODS, MASK_KINDS, SOURCE_HELP
+
+# Everything heavier (numpy, GDAL, the model) is imported where a command runs, so that
+# `--help` and argument errors answer at once.
 
 SCENE_FIELDS = ("id", "datetime", "platform", "wrs_path", "wrs_row", "scene_cloud_pct", "land_cloud_pct")
 EXIT_BAD_INPUT = 2
@@ -127,7 +126,23 @@ def _check_dates(start: dt.date, end: dt.date) -> None:
         raise InvalidInputError(f"--start {start} is after --end {end}: swap them.")
 
 
-def _policy(args: argparse.Namespace) -> MaskPolicy:
+def parse_aoi(text: str):
+    """The AOI a user gave (cloudcore.aoi, imported when a command needs it)."""
+    from .aoi import parse_aoi as parse
+
+    return parse(text)
+
+
+def open_source(spec: str):
+    """The scene source a user named (cloudcore.sources, imported when a command needs it)."""
+    from .sources import open_source as open_named
+
+    return open_named(spec)
+
+
+def _policy(args: argparse.Namespace):
+    from .qa import MaskPolicy, parse_flags
+
     return MaskPolicy(flags=parse_flags(args.flags), buffer_m=args.buffer_m, kind=args.mask)
 
 

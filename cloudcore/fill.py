@@ -56,11 +56,9 @@ import numpy as np
 from scipy import ndimage, stats
 
 from .errors import InvalidInputError
+from .options import DEFAULT_FILL_METHOD, FILL_METHODS
 
 FillMethod = Literal["nearest", "nearest-matched", "median", "best-pixel"]
-FILL_METHODS: tuple[str, ...] = ("nearest", "nearest-matched", "median", "best-pixel")
-DEFAULT_FILL_METHOD = "nearest-matched"
-"""Measured best on the demo record (see README, `python -m cloudcore evaluate`)."""
 GAIN_REFUSED = "none: gain"
 """How a correction refused for its gain (the surface changed) begins its reason."""
 

@@ -29,6 +29,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from .errors import InvalidInputError
+from .options import MASK_KINDS
 from .render import SR_OFFSET, SR_SCALE
 
 # Our band keys (Planetary Computer's, see scene.SR_BANDS) -> the names ukis-csmask expects.
@@ -68,7 +69,7 @@ ML_ONLY = 2
 BOTH_REMOVED = 3
 
 MaskKind = Literal["qa", "ml", "qa+ml"]
-MASK_KINDS: tuple[str, ...] = ("qa", "ml", "qa+ml")
+
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import InvalidInputError
+from .options import DEFAULT_FLAGS
 from .mlmask import check_mask_kind
 
 # Single-bit flags (QA_PIXEL bit offsets, both guides).
@@ -52,7 +53,6 @@ FLAG_BITS: dict[str, int] = {
     "water": WATER_BIT,
 }
 CONFIDENCE_LEVELS: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
-DEFAULT_FLAGS: frozenset[str] = frozenset({"dilated", "cirrus", "cloud", "shadow"})
 
 PLATFORMS_WITH_CIRRUS = frozenset({"landsat-8", "landsat-9"})
 

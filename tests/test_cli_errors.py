@@ -76,3 +76,12 @@ def test_cover_with_a_failed_date_exits_3_and_reports_it(tmp_path, monkeypatch, 
     assert [d["error"] is None for d in dates] == [True, False]
     assert "BROKEN_QA_PIXEL.TIF" in dates[1]["error"] and dates[0]["clear_pct"] == 100.0
     assert "1 of 2 dates failed" in out.err
+
+
+def test_help_loads_no_heavy_library():
+    """--help and the parser must answer at once: no numpy, GDAL or model at import."""
+    code = "import sys, cloudcore, cloudcore.cli; print(sorted(m for m in ('numpy', 'rasterio', 'onnxruntime', 'scipy') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
+    run = subprocess.run([sys.executable, "-m", "cloudcore", "--help"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "evaluate" in run.stdout

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UnknownSourceError
+from ..options import PLANETARY_COMPUTER, SOURCE_HELP
 from .base import SceneSource
 
-PLANETARY_COMPUTER = "planetary-computer"
-SOURCE_HELP = "planetary-computer (default), demo, an http(s):// STAC API root, or a folder of Landsat C2 L2 files"
 
 __all__ = ["SceneSource", "open_source", "PLANETARY_COMPUTER", "SOURCE_HELP"]
 
