@@ -16,9 +16,11 @@ the swath, a Landsat 7 SLC-off gap). The **scene-wide** figure is the metadata's
 for the whole 185 km scene, shown beside it so the difference is visible.
 
 Masks come from the QA_PIXEL band of Landsat Collection 2 Level-2, decoded per the USGS product
-guides (Landsat 4-7 have no cirrus bits). Gap filling takes each removed pixel from the nearest
-clear date in the window (or the median of clear dates); the provenance view shows which date
-filled which pixel.
+guides (Landsat 4-7 have no cirrus bits), or from a machine-learning model (ukis-csmask), or
+both (sidebar: Mask). Gap filling takes each removed pixel from the nearest clear date in the
+window whose colours can be matched to the selected date's (`nearest-matched`, the default), or
+as it is (`nearest`), the median of clear dates, or the best-scored clear pixel; the provenance
+view shows which date filled which pixel.
 
 Data: Microsoft Planetary Computer (`landsat-c2-l2`), any STAC API serving such items, or the
 synthetic demo record. Every setting lives in the page address: copy it to share the view.
