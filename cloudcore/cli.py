@@ -1,8 +1,8 @@
-"""python -m cloudcore: scenes, cover, fill and demo from the command line.
+"""python -m cloudcore: scenes, cover, fill, evaluate and demo from the command line.
 
 JSON (or CSV) goes to stdout; progress and errors go to stderr. Bad input exits with
 status 2 and one line saying what was wrong and what to do; a service that cannot be
-reached exits with status 1.
+reached exits with status 1; a `cover` in which some dates failed exits with status 3.
 """
 
 from __future__ import annotations

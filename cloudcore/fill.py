@@ -56,7 +56,7 @@ import numpy as np
 from scipy import ndimage, stats
 
 from .errors import InvalidInputError
-from .options import DEFAULT_FILL_METHOD, FILL_METHODS
+from .options import FILL_METHODS
 
 FillMethod = Literal["nearest", "nearest-matched", "median", "best-pixel"]
 GAIN_REFUSED = "none: gain"

@@ -24,8 +24,9 @@ from .aoi import AOI
 from .cover import search_dates, workers
 from .errors import CloudCoreError, InvalidInputError
 from .export import write_cog
-from .fill import DEFAULT_FILL_METHOD, FILL_METHODS, FillResult, Layer, fill_gaps
+from .fill import FILL_METHODS, FillResult, Layer, fill_gaps
 from .masking import mask_date
+from .options import DEFAULT_FILL_METHOD
 from .mlmask import disagreement_map
 from .qa import MaskPolicy, removed_mask
 from .read import Grid, inside_mask

@@ -11,7 +11,7 @@ Everything here is pure numpy on arrays of any shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Literal
 
 import numpy as np

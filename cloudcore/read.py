@@ -22,7 +22,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.features import geometry_mask
 from rasterio.vrt import WarpedVRT
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 
 from .aoi import AOI
 from .errors import InvalidAOIError, SceneReadError

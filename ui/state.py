@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from cloudcore.demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
-from cloudcore.fill import DEFAULT_FILL_METHOD, FILL_METHODS
+from cloudcore.options import DEFAULT_FILL_METHOD, FILL_METHODS
 from cloudcore.gapfill import DEFAULT_WINDOW_DAYS
 from cloudcore.mlmask import MASK_KINDS
 from cloudcore.qa import DEFAULT_FLAGS, FLAG_BITS
