@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
-from ..aoi import AOI
 from ..demo import CATALOG_FILE, ensure_demo_catalog
 from ..demo.catalog import Progress
 from ..errors import NoScenesError
 from ..scene import Scene, scene_from_item
-from .local import filter_scenes
+from .local import LocalScenes
 
 
 def load_demo_scenes(catalog_dir: Path) -> list[Scene]:
@@ -34,7 +32,7 @@ def load_demo_scenes(catalog_dir: Path) -> list[Scene]:
     return scenes
 
 
-class DemoSource:
+class DemoSource(LocalScenes):
     """Scenes of the synthetic demo catalog, generated into the cache on first use."""
 
     name = "demo"
@@ -46,17 +44,4 @@ class DemoSource:
             progress: called as progress(scenes_done, scenes_total) if generation runs.
         """
         self.catalog_dir = Path(catalog_dir) if catalog_dir is not None else ensure_demo_catalog(progress)
-        self._scenes = load_demo_scenes(self.catalog_dir)
-
-    def search(
-        self,
-        aoi: AOI,
-        start: dt.date,
-        end: dt.date,
-        max_scene_cloud_pct: float | None = None,
-    ) -> list[Scene]:
-        return filter_scenes(self._scenes, aoi, start, end, max_scene_cloud_pct)
-
-    def readable_href(self, href: str) -> str:
-        """Local files need no signing."""
-        return href
+        self.scenes = load_demo_scenes(self.catalog_dir)

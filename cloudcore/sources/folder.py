@@ -9,7 +9,6 @@ on the first search.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from functools import cached_property
 from pathlib import Path
@@ -18,11 +17,10 @@ import rasterio
 from rasterio.errors import RasterioError
 from shapely.geometry import mapping
 
-from ..aoi import AOI
 from ..errors import InvalidInputError, NoScenesError
 from ..scene import QA_BAND, RADSAT_BAND, SR_BANDS, Scene, parse_product_id, scene_from_item
 from .footprint import bbox_of, footprint_lonlat
-from .local import filter_scenes
+from .local import LocalScenes
 from .mtl import MtlFacts, read_mtl
 
 # Surface-reflectance band number -> Planetary Computer landsat-c2-l2 asset key.
@@ -45,7 +43,7 @@ def sr_band_key(platform: str, band_number: int) -> str | None:
     return table.get(band_number)
 
 
-class FolderSource:
+class FolderSource(LocalScenes):
     """Landsat C2 L2 scenes found in a local folder (searched recursively).
 
     Attributes:
@@ -94,20 +92,6 @@ class FolderSource:
         """Every scene in the folder, oldest first; built once, on first use."""
         built = [_build_scene(pid, files, self.warnings) for pid, files in sorted(self._groups.items())]
         return sorted((s for s in built if s is not None), key=lambda s: (s.datetime, s.id))
-
-    def search(
-        self,
-        aoi: AOI,
-        start: dt.date,
-        end: dt.date,
-        max_scene_cloud_pct: float | None = None,
-    ) -> list[Scene]:
-        """Scenes whose footprint touches the AOI, acquired start..end (UTC dates, inclusive)."""
-        return filter_scenes(self.scenes, aoi, start, end, max_scene_cloud_pct)
-
-    def readable_href(self, href: str) -> str:
-        """Local paths are readable as they are."""
-        return href
 
     def __repr__(self) -> str:
         return f"FolderSource({self.name!r}, {len(self._groups)} products)"

@@ -45,3 +45,28 @@ def filter_scenes(
         and footprint_intersects(s, aoi)
     ]
     return sorted(kept, key=lambda s: (s.datetime, s.id))
+
+
+class LocalScenes:
+    """A SceneSource over scenes already known in memory, as local files: subclasses set `scenes`.
+
+    The folder and demo sources share this: the same search rules as a STAC API, and local
+    paths are readable as they are (nothing to sign).
+    """
+
+    name: str
+    scenes: list[Scene]
+
+    def search(
+        self,
+        aoi: AOI,
+        start: dt.date,
+        end: dt.date,
+        max_scene_cloud_pct: float | None = None,
+    ) -> list[Scene]:
+        """Scenes whose footprint touches the AOI, acquired start..end (UTC dates, inclusive)."""
+        return filter_scenes(self.scenes, aoi, start, end, max_scene_cloud_pct)
+
+    def readable_href(self, href: str) -> str:
+        """Local paths need no signing."""
+        return href
