@@ -1,0 +1,244 @@
+"""One contender, run once, in a fresh process: `python -m bench.contender NAME --job job.json`.
+
+The job file holds the STAC items and the AOI (and, for some contenders, more). The process
+prints one JSON object: the per-date numbers, `wall_s` and `peak_rss_mb`.
+
+Every contender measures its dates with the same kernel, `cloudcore.cover.cover_stats`, on
+the same grid (`cloudcore.read.grid_for_aoi` of the AOI on the files' own pixel grid), so
+their numbers must agree exactly; only how the QA pixels get there differs.
+
+`wall_s` is the time of the work alone: from the items (as dicts) and the AOI in memory to
+every date's numbers in memory. Interpreter start, imports and reading the job file come
+before the clock starts, the same way for every contender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from typing import Any, Callable
+
+STAT_KEYS = ("aoi_pixels", "valid_pct", "cloud_pct", "shadow_pct", "snow_pct", "masked_pct", "clear_pct")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _date_of(item: dict) -> str:
+    return item["properties"]["datetime"][:10]
+
+
+def _grid(item: dict, aoi):
+    """The AOI grid on the item's pixel grid, from its projection metadata (no file opened)."""
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from cloudcore.read import grid_for_aoi
+
+    props = item["properties"]
+    return grid_for_aoi(aoi, CRS.from_epsg(props["proj:epsg"]), Affine(*props["proj:transform"][:6]))
+
+
+def _stats(qa, platform: str, inside) -> dict:
+    from cloudcore.cover import cover_stats
+
+    stats = cover_stats(qa, platform, inside)
+    return {k: stats[k] for k in STAT_KEYS}
+
+
+# --- naive: what the seed did -------------------------------------------------------------
+
+
+def run_naive(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
+    """Download each whole file, one after another, and read the window from memory."""
+    import requests
+    from rasterio.io import MemoryFile
+    from rasterio.windows import Window
+
+    from cloudcore.read import inside_mask
+
+    session = requests.Session()
+    out = {}
+    for item in items:
+        href = item["assets"]["qa_pixel"]["href"]
+        response = session.get(href, timeout=60)
+        response.raise_for_status()
+        with MemoryFile(response.content) as memory, memory.open() as src:
+            grid = _grid(item, aoi)
+            col = round((grid.transform.c - src.transform.c) / src.transform.a)
+            row = round((grid.transform.f - src.transform.f) / src.transform.e)
+            qa = src.read(1, window=Window(col, row, grid.width, grid.height), boundless=True, fill_value=1)
+        out[_date_of(item)] = _stats(qa, item["properties"]["platform"], inside_mask(aoi, grid))
+    return out, {}
+
+
+# --- odc-stac, as Planetary Computer's examples use it, and tuned ----------------------------
+
+
+def _odc_load(items: list[dict], aoi, **load_options):
+    import odc.stac
+    import pystac
+    from odc.geo.geobox import GeoBox
+
+    from cloudcore.read import inside_mask
+
+    # What Planetary Computer's example notebooks do before loading.
+    odc.stac.configure_rio(cloud_defaults=True)
+    grid = _grid(items[0], aoi)
+    geobox = GeoBox((grid.height, grid.width), grid.transform, grid.crs.to_wkt())
+    stac_items = [pystac.Item.from_dict(item) for item in items]
+    data = odc.stac.load(stac_items, bands=["qa_pixel"], geobox=geobox, resampling="nearest", **load_options)
+    data = data.compute()  # dask's default scheduler when chunked; a no-op otherwise
+    inside = inside_mask(aoi, grid)
+    platforms = {_date_of(item): item["properties"]["platform"] for item in items}
+    out = {}
+    for i, when in enumerate(data.time.values):
+        date = str(when)[:10]
+        out[date] = _stats(data.qa_pixel.isel(time=i).values, platforms[date], inside)
+    return out
+
+
+def run_odc_stac(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
+    return _odc_load(items, aoi, chunks={}), {}
+
+
+def run_odc_stac_pool(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
+    return _odc_load(items, aoi, pool=16), {}
+
+
+# --- cloudcore ----------------------------------------------------------------------------
+
+
+class ItemHrefs:
+    """A SceneSource for scenes already found: hrefs are readable as they are (no signing)."""
+
+    name = "bench"
+
+    def search(self, aoi, start, end, max_scene_cloud_pct=None):  # pragma: no cover - never called
+        raise NotImplementedError("the benchmark hands cloudcore its scenes; nothing is searched")
+
+    def readable_href(self, href: str, fresh: bool = False) -> str:
+        return href
+
+
+def _records(records) -> tuple[dict, list[str]]:
+    out, errors = {}, []
+    for record in records:
+        if record.error:
+            errors.append(f"{record.date}: {record.error}")
+            continue
+        values = {"aoi_pixels": record.aoi_pixels, **{k: getattr(record, k) for k in STAT_KEYS[1:]}}
+        out[record.date] = values
+    return out, errors
+
+
+def run_cloudcore(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
+    from cloudcore.cover import iter_cover
+    from cloudcore.scene import group_by_date, scene_from_item
+
+    options: dict[str, Any] = {}
+    if job.get("overview"):
+        options["overview"] = int(job["overview"])
+    if job.get("cache_dir"):
+        from cloudcore.cache import CoverCache
+
+        options["cache"] = CoverCache(job["cache_dir"])
+    groups = group_by_date([scene_from_item(item) for item in items])
+    out, errors = _records(iter_cover(groups, aoi, ItemHrefs(), **options))
+    return out, {"errors": errors}
+
+
+def run_cloudcore_dask(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
+    """The same work through dask.distributed: a LocalCluster here, any scheduler in real use."""
+    from cloudcore.distributed import iter_cover_dask
+    from cloudcore.scene import group_by_date, scene_from_item
+
+    client = job["_client"]
+    groups = group_by_date([scene_from_item(item) for item in items])
+    out, errors = _records(iter_cover_dask(groups, aoi, ItemHrefs(), scheduler=client, overview=int(job.get("overview", 0))))
+    return out, {"errors": errors}
+
+
+CONTENDERS: dict[str, Callable[[list[dict], Any, dict], tuple[dict, dict]]] = {
+    "naive": run_naive,
+    "odc_stac": run_odc_stac,
+    "odc_stac_pool": run_odc_stac_pool,
+    "cloudcore": run_cloudcore,
+    "cloudcore_dask": run_cloudcore_dask,
+}
+
+
+def _worker_peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _start_cluster(job: dict):
+    """A LocalCluster of job['workers'] processes, each capped at job['worker_memory']."""
+    import os
+
+    from distributed import Client, LocalCluster
+
+    # Workers are new processes: they must find `bench` (for ItemHrefs) and `cloudcore`.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
+    cluster = LocalCluster(
+        n_workers=int(job.get("workers", 2)),
+        threads_per_worker=int(job.get("threads_per_worker", 4)),
+        memory_limit=job.get("worker_memory", "2GB"),
+        processes=True,
+        dashboard_address=None,
+    )
+    return cluster, Client(cluster)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(CONTENDERS))
+    parser.add_argument("--job", required=True, help="JSON file: {items, aoi, ...}")
+    args = parser.parse_args(argv)
+    # Imports before the clock, the same for all: what each contender needs is imported here.
+    import numpy  # noqa: F401
+    import rasterio  # noqa: F401
+
+    from cloudcore.aoi import parse_aoi
+    import cloudcore.cover  # noqa: F401
+    import cloudcore.read  # noqa: F401
+
+    if args.name.startswith("odc"):
+        import odc.stac  # noqa: F401
+        import pystac  # noqa: F401
+    if args.name == "naive":
+        import requests  # noqa: F401
+
+    with open(args.job) as handle:
+        job = json.load(handle)
+    items = job["items"]
+    aoi = parse_aoi(json.dumps(job["aoi"]))
+
+    cluster = None
+    extra: dict[str, Any] = {}
+    if args.name == "cloudcore_dask":
+        cluster, job["_client"] = _start_cluster(job)  # cluster start-up is not the work: before the clock
+        import cloudcore.distributed  # noqa: F401
+
+    started = time.perf_counter()
+    dates, extra = CONTENDERS[args.name](items, aoi, job)
+    wall = time.perf_counter() - started
+
+    result = {"name": args.name, "wall_s": round(wall, 3), "peak_rss_mb": peak_rss_mb(), "dates": dates, **extra}
+    if cluster is not None:
+        client = job.pop("_client")
+        result["worker_peak_rss_mb"] = sorted(client.run(_worker_peak_rss_mb).values())
+        client.close()
+        cluster.close()
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
