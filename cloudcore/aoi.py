@@ -3,7 +3,8 @@
 Accepted: a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (as a dict, a
 JSON string or a path to a file), or a bbox 'minlon,minlat,maxlon,maxlat'. A bbox whose
 west edge is east of its east edge crosses the antimeridian and is split in two there.
-Past this module everything holds an `AOI`; nothing re-parses.
+Past this module everything holds an `AOI`; nothing re-parses. The size limits (area,
+vertices, GeoJSON bytes) live in `cloudcore.limits`; text is size-checked before it is parsed.
 """
 
 from __future__ import annotations
@@ -22,24 +23,20 @@ from shapely.geometry.polygon import orient
 from shapely.validation import explain_validity, make_valid
 
 from .errors import InvalidAOIError
+from .limits import DEFAULT_MAX_AREA_KM2, check_area, check_geojson_size, check_vertices, max_area_km2
+
+__all__ = ["AOI", "AOILike", "DEFAULT_MAX_AREA_KM2", "max_area_km2", "parse_aoi"]
 
 AOILike = Union[str, os.PathLike, Mapping[str, Any], Sequence[float], "AOI"]
 
-DEFAULT_MAX_AREA_KM2 = 50_000.0
 MIN_AREA_KM2 = 1e-4  # 100 m2: anything smaller holds no 30 m pixel centre worth measuring
+# A geometry inside a FeatureCollection or Feature may be only these: anything deeper is not
+# GeoJSON, and refusing it keeps the parse's recursion shallow whatever the input.
+_POLYGONAL = ("Polygon", "MultiPolygon")
+_IN_COLLECTION = ("Feature", *_POLYGONAL)
+_ANY_KIND = ("FeatureCollection", *_IN_COLLECTION)
 
 _GEOD = pyproj.Geod(ellps="WGS84")
-
-
-def max_area_km2() -> float:
-    """The area limit, from CLOUDCORE_MAX_AOI_KM2 at call time (default 50,000 km2)."""
-    raw = os.environ.get("CLOUDCORE_MAX_AOI_KM2")
-    if not raw:
-        return DEFAULT_MAX_AREA_KM2
-    try:
-        return float(raw)
-    except ValueError as err:
-        raise InvalidAOIError(f"CLOUDCORE_MAX_AOI_KM2={raw!r} is not a number of km2.") from err
 
 
 @dataclass(frozen=True)
@@ -87,54 +84,81 @@ class AOI:
         return projected if projected.is_valid else make_valid(projected)
 
 
-def parse_aoi(value: AOILike, max_km2: float | None = None) -> AOI:
+def parse_aoi(value: AOILike, max_km2: float | None = None, *, allow_files: bool = True) -> AOI:
     """Turn any accepted AOI form into a validated `AOI`.
+
+    `allow_files=False` refuses file paths: the dashboard parses text anyone can type or put
+    in a link, and must not read the server's files. The limits (area, vertices, GeoJSON size)
+    come from `cloudcore.limits`; `max_km2` overrides the area limit.
 
     Raises InvalidAOIError with a message that names the problem and the fix.
     """
     if isinstance(value, AOI):
         return value
-    limit = max_area_km2() if max_km2 is None else max_km2
-    geometry = _to_geometry(value)
+    geometry = _to_geometry(value, allow_files)
+    check_vertices(int(shapely.get_num_coordinates(geometry)))
     geometry = _validated(geometry)
     aoi = AOI(geometry)
-    if aoi.area_km2 < MIN_AREA_KM2:
+    if not aoi.area_km2 >= MIN_AREA_KM2:  # also catches a NaN area
         raise InvalidAOIError("The AOI has no area (a point or a line?): draw or give a polygon.")
-    if aoi.area_km2 > limit:
-        raise InvalidAOIError(
-            f"AOI spans {aoi.area_km2:,.0f} km2, over the {limit:,.0f} km2 limit: "
-            "draw a smaller area or raise CLOUDCORE_MAX_AOI_KM2."
-        )
+    check_area(aoi.area_km2, max_km2)
     return aoi
 
 
-def _to_geometry(value: AOILike) -> Polygon | MultiPolygon:
+def _to_geometry(value: AOILike, allow_files: bool) -> Polygon | MultiPolygon:
     if isinstance(value, Mapping):
         return _from_geojson(value)
     if isinstance(value, os.PathLike):
+        if not allow_files:
+            raise InvalidAOIError("Give the AOI as a bbox or GeoJSON text here, not a file path.")
         return _from_file(Path(value))
     if isinstance(value, (list, tuple)):
         if len(value) != 4:
             raise InvalidAOIError(f"A bbox needs 4 numbers (minlon, minlat, maxlon, maxlat), got {len(value)}.")
-        return _from_bbox(",".join(str(v) for v in value))
+        text = ",".join(str(v) for v in value)
+        if not _looks_like_bbox(text):
+            raise InvalidAOIError(f"A bbox needs 4 numbers (minlon, minlat, maxlon, maxlat), got {text[:80]!r}.")
+        return _from_bbox(text)
     if not isinstance(value, str):
         raise InvalidAOIError(f"Cannot read an AOI from a {type(value).__name__}: give GeoJSON or a bbox.")
+    # Before anything else touches it: the size limit is what keeps the parse cheap.
+    check_geojson_size(len(value.encode("utf-8", errors="replace")))
     text = value.strip()
     if not text:
         raise InvalidAOIError("The AOI is empty: give a bbox 'minlon,minlat,maxlon,maxlat' or GeoJSON.")
     if text.startswith("{"):
-        try:
-            return _from_geojson(json.loads(text))
-        except json.JSONDecodeError as err:
-            raise InvalidAOIError(f"The AOI looks like JSON but does not parse ({err.msg} at char {err.pos}).") from err
+        return _from_geojson(_json_or_error(text, "The AOI looks like JSON but"))
     if _looks_like_bbox(text):
         return _from_bbox(text)
-    path = Path(text).expanduser()
-    if path.exists():
-        return _from_file(path)
-    raise InvalidAOIError(
-        f"AOI {text[:60]!r} is neither a bbox 'minlon,minlat,maxlon,maxlat', GeoJSON, nor an existing file."
-    )
+    if allow_files:
+        path = _existing_path(text)
+        if path is not None:
+            return _from_file(path)
+        raise InvalidAOIError(
+            f"AOI {text[:60]!r} is neither a bbox 'minlon,minlat,maxlon,maxlat', GeoJSON, nor an existing file."
+        )
+    raise InvalidAOIError(f"AOI {text[:60]!r} is neither a bbox 'minlon,minlat,maxlon,maxlat' nor GeoJSON.")
+
+
+def _json_or_error(text: str, lead: str) -> Any:
+    """The parsed JSON, or one InvalidAOIError whatever json.loads objects to."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidAOIError(f"{lead} does not parse ({err.msg} at char {err.pos}).") from err
+    except RecursionError as err:
+        raise InvalidAOIError(f"{lead} is nested too deeply to be GeoJSON: give a Polygon or MultiPolygon.") from err
+    except ValueError as err:  # e.g. an integer of more digits than Python converts
+        raise InvalidAOIError(f"{lead} does not parse ({str(err)[:100]}).") from err
+
+
+def _existing_path(text: str) -> Path | None:
+    """The file `text` names when it exists; None for text that cannot be a path at all."""
+    try:
+        path = Path(text).expanduser()
+        return path if path.exists() else None
+    except (OSError, ValueError, RuntimeError):  # NUL bytes, names too long, an unknown ~user
+        return None
 
 
 def _looks_like_bbox(text: str) -> bool:
@@ -152,10 +176,17 @@ def _from_file(path: Path) -> Polygon | MultiPolygon:
     if not path.is_file():
         raise InvalidAOIError(f"AOI file {str(path)!r} does not exist: check the path.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        size = path.stat().st_size
+    except OSError as err:
+        raise InvalidAOIError(f"AOI file {path.name!r} cannot be read ({type(err).__name__}): check the path.") from err
+    check_geojson_size(size)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
         raise InvalidAOIError(f"AOI file {path.name!r} is not GeoJSON: {err}.") from err
-    return _from_geojson(data)
+    except OSError as err:
+        raise InvalidAOIError(f"AOI file {path.name!r} cannot be read ({type(err).__name__}): check the path.") from err
+    return _from_geojson(_json_or_error(text, f"AOI file {path.name!r} is not GeoJSON: it"))
 
 
 def _from_bbox(text: str) -> Polygon | MultiPolygon:
@@ -176,30 +207,60 @@ def _from_bbox(text: str) -> Polygon | MultiPolygon:
     return box(west, south, east, north)
 
 
-def _from_geojson(data: Any) -> Polygon | MultiPolygon:
+def _from_geojson(data: Any, allowed: tuple[str, ...] = _ANY_KIND, within: str = "") -> Polygon | MultiPolygon:
     if not isinstance(data, Mapping) or "type" not in data:
         raise InvalidAOIError("The AOI GeoJSON has no 'type': give a Polygon, MultiPolygon, Feature or FeatureCollection.")
     kind = data["type"]
+    if not isinstance(kind, str):
+        raise InvalidAOIError(f"The AOI GeoJSON 'type' is {str(kind)[:40]!r}, not a name: give a Polygon or MultiPolygon.")
+    if within and kind not in allowed:
+        raise InvalidAOIError(
+            f"The AOI {within} holds a {kind[:40]}: a FeatureCollection holds Features, and a Feature's geometry "
+            "is a Polygon or MultiPolygon."
+        )
     if kind == "FeatureCollection":
         features = data.get("features") or []
-        parts = [_from_geojson(f) for f in features]
+        if not isinstance(features, list):
+            raise InvalidAOIError("The AOI FeatureCollection's 'features' is not a list: give a list of Features.")
+        _check_position_count(features)
+        parts = [_from_geojson(f, _IN_COLLECTION, "FeatureCollection") for f in features]
         if not parts:
             raise InvalidAOIError("The AOI FeatureCollection has no features: draw or give at least one polygon.")
-        return _as_polygonal(shapely.union_all(parts))
+        try:
+            return _as_polygonal(shapely.union_all(parts))
+        except shapely.errors.GEOSException as err:
+            raise InvalidAOIError(f"The AOI's features cannot be joined into one area ({err}): redraw them.") from err
     if kind == "Feature":
         if not data.get("geometry"):
             raise InvalidAOIError("The AOI Feature has no geometry: give a polygon.")
-        return _from_geojson(data["geometry"])
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise InvalidAOIError(f"The AOI is a {kind}: only Polygon and MultiPolygon areas can be measured.")
+        return _from_geojson(data["geometry"], _POLYGONAL, "Feature")
+    if kind not in _POLYGONAL:
+        raise InvalidAOIError(f"The AOI is a {kind[:40]}: only Polygon and MultiPolygon areas can be measured.")
+    _check_position_count([data])
     try:
         geometry = shape(data)
-    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.GEOSException) as err:
-        raise InvalidAOIError(f"The AOI {kind} has malformed coordinates ({err}).") from err
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError, RecursionError,
+            shapely.errors.GEOSException) as err:
+        raise InvalidAOIError(f"The AOI {kind} has malformed coordinates ({str(err)[:120]}).") from err
     if geometry.is_empty:
         raise InvalidAOIError(f"The AOI {kind} is empty: give at least one ring of coordinates.")
     _check_coordinates(geometry)
     return geometry
+
+
+def _check_position_count(items: list) -> None:
+    """Apply the vertex limit before shapely builds anything: counting lists is cheap, building
+    a million-vertex polygon is not. Malformed coordinates count as nothing here; shape() says
+    what is wrong with them."""
+    total = 0
+    for item in items:
+        geometry = item.get("geometry") if isinstance(item, Mapping) and item.get("type") == "Feature" else item
+        coordinates = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+        rings = coordinates if isinstance(coordinates, (list, tuple)) else []
+        if isinstance(geometry, Mapping) and geometry.get("type") == "MultiPolygon":
+            rings = [ring for polygon in rings if isinstance(polygon, (list, tuple)) for ring in polygon]
+        total += sum(len(ring) for ring in rings if isinstance(ring, (list, tuple)))
+    check_vertices(total)
 
 
 def _check_coordinates(geometry: Polygon | MultiPolygon) -> None:
@@ -232,8 +293,11 @@ def _validated(geometry: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
     """Repair self-intersections (bow-ties, duplicate rings) when the repair keeps an area."""
     if geometry.is_valid:
         return geometry
-    reason = explain_validity(geometry)
-    repaired = _as_polygonal(make_valid(geometry))
+    try:
+        reason = explain_validity(geometry)
+        repaired = _as_polygonal(make_valid(geometry))
+    except shapely.errors.GEOSException as err:
+        raise InvalidAOIError(f"The AOI polygon is invalid and cannot be repaired ({err}): redraw it.") from err
     if repaired.is_empty or repaired.area <= 0:
         raise InvalidAOIError(f"The AOI polygon is invalid ({reason}) and cannot be repaired: redraw it.")
     return repaired
