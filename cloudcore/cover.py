@@ -18,6 +18,7 @@ import numpy as np
 
 from .aoi import AOI
 from .errors import CloudCoreError
+from .limits import LANDSAT_RECORD_START, check_date_span, check_scene_count
 from .qa import MaskPolicy, decode_qa, removed_mask
 from .masking import mask_date
 from .mlmask import agreement
@@ -157,8 +158,18 @@ def search_dates(
     end: dt.date,
     max_scene_cloud_pct: float | None = None,
 ) -> list[DateGroup]:
-    """The acquisitions over the AOI, oldest first."""
-    return group_by_date(source.search(aoi, start, end, max_scene_cloud_pct))
+    """The acquisitions over the AOI, oldest first.
+
+    The date span and the number of scenes found are held to `cloudcore.limits`, so an absurd
+    request is refused before any read. Time before Landsat 4's launch holds no scene and is
+    not asked for.
+    """
+    check_date_span(start, end)
+    if end < LANDSAT_RECORD_START:
+        return []
+    scenes = source.search(aoi, max(start, LANDSAT_RECORD_START), end, max_scene_cloud_pct)
+    check_scene_count(len(scenes))
+    return group_by_date(scenes)
 
 
 def workers() -> int:
