@@ -23,8 +23,10 @@ from .options import DEFAULT_FLAGS, FILL_METHODS, MASK_KINDS
 # pull in numpy, GDAL or the ML model.
 _LAZY = {
     "AOI": "aoi", "parse_aoi": "aoi",
+    "CoverCache": "cache",
     "DateCover": "cover", "compute_cover": "cover", "cover_stats": "cover", "iter_cover": "cover",
     "measure_date": "cover", "search_dates": "cover",
+    "iter_cover_dask": "distributed",
     "evaluate_fill": "evaluate",
     "DEFAULT_WINDOW_DAYS": "gapfill", "FilledImage": "gapfill", "fill_date": "gapfill",
     "agreement": "mlmask", "ml_removed_mask": "mlmask",
@@ -45,6 +47,7 @@ def __getattr__(name: str):
 __all__ = [
     "AOI",
     "CloudCoreError",
+    "CoverCache",
     "DEFAULT_FLAGS",
     "DEFAULT_WINDOW_DAYS",
     "FILL_METHODS",
@@ -70,6 +73,7 @@ __all__ = [
     "fill_date",
     "group_by_date",
     "iter_cover",
+    "iter_cover_dask",
     "measure_date",
     "ml_removed_mask",
     "open_source",

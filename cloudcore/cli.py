@@ -51,6 +51,16 @@ def _percent(text: str) -> float:
     return value
 
 
+def _overview(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an overview level: give 0 (full resolution), 1, 2, ...") from err
+    if not 0 <= value <= 8:
+        raise argparse.ArgumentTypeError(f"{value} is not an overview level: give 0 (full resolution) up to 8")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cloudcore", description="Landsat clouds over an area of interest.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -83,6 +93,15 @@ def _build_parser() -> argparse.ArgumentParser:
     mask_options(cover)
     cover.add_argument("--max-scene-cloud", type=_percent, help="skip scenes whose scene-wide cloud cover is above this %%")
     cover.add_argument("--format", choices=("json", "csv"), default="json")
+    cover.add_argument("--overview", type=_overview, default=0,
+                       help="0: full resolution (default); 1, 2, ...: estimate from the files' overviews (each level "
+                            "halves the resolution and moves about a quarter of the bytes), for large areas")
+    cover.add_argument("--scheduler", default=None,
+                       help="a Dask scheduler address (e.g. tcp://10.0.0.5:8786) to measure the dates on a cluster; "
+                            "default: CLOUDCORE_DASK_SCHEDULER, else this machine")
+    cover.add_argument("--no-cache", action="store_true",
+                       help="measure every date again instead of reusing complete results kept in "
+                            "$CLOUDCORE_CACHE_DIR (default ~/.cache/cloudcore)")
 
     fill = commands.add_parser("fill", help="mask one date and fill its cloudy pixels from other dates")
     common(fill, dates=False)
@@ -178,7 +197,9 @@ def _run_scenes(args: argparse.Namespace) -> None:
 
 
 def _run_cover(args: argparse.Namespace) -> int:
+    from .cache import CoverCache
     from .cover import COVER_FIELDS, iter_cover, search_dates
+    from .distributed import scheduler_from_env
 
     _check_dates(args.start, args.end)
     aoi = parse_aoi(args.aoi)
@@ -186,8 +207,16 @@ def _run_cover(args: argparse.Namespace) -> int:
     source = open_source(args.source)
     groups = search_dates(source, aoi, args.start, args.end, args.max_scene_cloud)
     progress = _progress("dates measured")
+    cache = None if args.no_cache else CoverCache()
+    scheduler = args.scheduler or scheduler_from_env()
+    if scheduler:
+        from .distributed import iter_cover_dask
+
+        measured = iter_cover_dask(groups, aoi, source, policy, scheduler=scheduler, overview=args.overview, cache=cache)
+    else:
+        measured = iter_cover(groups, aoi, source, policy, overview=args.overview, cache=cache)
     records = []
-    for record in iter_cover(groups, aoi, source, policy):
+    for record in measured:
         records.append(record)
         progress(len(records), len(groups))
     records.sort(key=lambda r: (r.date, r.platform, r.scene_ids))

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .aoi import AOI
+from .cache import CoverCache
 from .errors import CloudCoreError
 from .limits import LANDSAT_RECORD_START, check_date_span, check_scene_count
 from .qa import MaskPolicy, decode_qa, removed_mask
@@ -25,7 +26,7 @@ from .mlmask import agreement
 from .read import inside_mask
 from .scene import SR_BANDS, DateGroup, group_by_date
 from .sources.base import SceneSource
-from .stack import date_grid, read_date
+from .stack import read_date_on_aoi
 
 COVER_FIELDS = (
     "date",
@@ -126,8 +127,14 @@ def cover_stats(
     }
 
 
-def measure_date(group: DateGroup, aoi: AOI, source: SceneSource, policy: MaskPolicy = MaskPolicy()) -> DateCover:
-    """Read one date's QA window and measure it; errors become the record's `error`."""
+def measure_date(
+    group: DateGroup, aoi: AOI, source: SceneSource, policy: MaskPolicy = MaskPolicy(), overview: int = 0
+) -> DateCover:
+    """Read one date's QA window and measure it; errors become the record's `error`.
+
+    `overview` > 0 reads the file's overview of that level (1 = half resolution): an estimate
+    for large areas that moves a quarter of the bytes per level.
+    """
     base = dict(
         date=group.date.isoformat(),
         platform=group.platform,
@@ -135,8 +142,10 @@ def measure_date(group: DateGroup, aoi: AOI, source: SceneSource, policy: MaskPo
         scene_cloud_pct=group.scene_cloud_pct,
     )
     try:
-        grid = date_grid(group, aoi, source, margin_m=policy.buffer_m)
-        stack = read_date(group, grid, source, bands=SR_BANDS if policy.needs_ml else (), with_radsat=policy.saturated)
+        grid, stack = read_date_on_aoi(
+            group, aoi, source, margin_m=policy.buffer_m, bands=SR_BANDS if policy.needs_ml else (),
+            with_radsat=policy.saturated, overview=overview,
+        )
         inside = inside_mask(aoi, grid)
         mask = mask_date(stack, group.platform, policy, grid.pixel_size)
         stats = cover_stats(stack.qa, group.platform, inside, policy, stack.radsat, grid.pixel_size, removed=mask.removed)
@@ -183,20 +192,60 @@ def iter_cover(
     source: SceneSource,
     policy: MaskPolicy = MaskPolicy(),
     max_workers: int | None = None,
+    *,
+    overview: int = 0,
+    cache: CoverCache | None = None,
 ) -> Iterator[DateCover]:
     """Measure every date concurrently, yielding each as it finishes (not in date order).
 
+    Dates found in `cache` come first, without a read; complete new records are stored there.
     Closing the generator early (or Ctrl-C) cancels the dates not yet started.
     """
+    todo = []
+    for group in groups:
+        cached = cached_record(cache, group, aoi, policy, overview)
+        if cached is not None:
+            yield cached
+        else:
+            todo.append(group)
+    if not todo:
+        return
     pool = ThreadPoolExecutor(max_workers=max_workers or workers(), thread_name_prefix="cover")
-    pending: set[Future] = {pool.submit(measure_date, g, aoi, source, policy) for g in groups}
+    group_of: dict[Future, DateGroup] = {pool.submit(measure_date, g, aoi, source, policy, overview): g for g in todo}
+    pending = set(group_of)
     try:
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                record = future.result()
+                store_record(cache, group_of[future], record, aoi, policy, overview)
+                yield record
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def cached_record(
+    cache: CoverCache | None, group: DateGroup, aoi: AOI, policy: MaskPolicy, overview: int
+) -> DateCover | None:
+    """The date's record from `cache`, or None."""
+    if cache is None:
+        return None
+    stored = cache.get(cache.key(group, aoi, policy, overview))
+    if stored is None:
+        return None
+    try:
+        return DateCover(**stored)
+    except TypeError:
+        return None  # written by another version: measure again
+
+
+def store_record(
+    cache: CoverCache | None, group: DateGroup, record: DateCover, aoi: AOI, policy: MaskPolicy, overview: int
+) -> None:
+    """Keep a complete record in `cache` under its date's key (failures are never kept)."""
+    if cache is None or record.error:
+        return
+    cache.put(cache.key(group, aoi, policy, overview), asdict(record))
 
 
 def compute_cover(
@@ -207,11 +256,14 @@ def compute_cover(
     policy: MaskPolicy = MaskPolicy(),
     max_scene_cloud_pct: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    overview: int = 0,
+    cache: CoverCache | None = None,
 ) -> list[DateCover]:
     """Search and measure every date; the records oldest first."""
     groups = search_dates(source, aoi, start, end, max_scene_cloud_pct)
     results = []
-    for record in iter_cover(groups, aoi, source, policy):
+    for record in iter_cover(groups, aoi, source, policy, overview=overview, cache=cache):
         results.append(record)
         if progress:
             progress(len(results), len(groups))

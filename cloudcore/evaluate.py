@@ -151,13 +151,20 @@ class _SharedReads:
         self._lock = threading.Lock()  # donors are read from a thread pool
 
     def __call__(
-        self, group: DateGroup, grid: Grid, source: SceneSource, bands: Sequence[str] = (), with_radsat: bool = False
+        self,
+        group: DateGroup,
+        grid: Grid,
+        source: SceneSource,
+        bands: Sequence[str] = (),
+        with_radsat: bool = False,
+        *,
+        known: DateStack | None = None,
     ) -> DateStack:
         key = (group.date, group.platform, group.wrs_path, group.scene_ids[0], grid, tuple(bands), with_radsat)
         with self._lock:
             stack = self._stacks.get(key)
         if stack is None:
-            stack = read_date(group, grid, source, bands=bands, with_radsat=with_radsat)
+            stack = read_date(group, grid, source, bands=bands, with_radsat=with_radsat, known=known)
             with self._lock:
                 self._stacks[key] = stack
         return stack

@@ -274,7 +274,8 @@ def _read_donor(
         # QA alone settles it cheaply unless the ML mask alone decides (qa+ml only removes more).
         if policy.kind != "ml" and not (usable & holes).any():
             return None
-        stack = read(group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated)
+        # The QA just read is reused: only the six bands are fetched now.
+        stack = read(group, grid, source, bands=SR_BANDS, with_radsat=policy.saturated, known=qa_only)
         if policy.needs_ml:
             usable = ~mask_date(stack, group.platform, policy, grid.pixel_size).removed
             if not (usable & holes).any():

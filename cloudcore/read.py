@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 import rasterio
@@ -27,7 +28,21 @@ from rasterio.windows import Window
 from .aoi import AOI
 from .errors import InvalidAOIError, SceneReadError
 
+T = TypeVar("T")
+
 DEFAULT_HTTP_TIMEOUT_S = 10
+# Our own tries around a whole read, on top of GDAL's per-request retries: they also cover
+# what GDAL does not retry (a reset or truncated body, a stall) and an expired signature.
+READ_TRIES = 3
+READ_BACKOFF_S = 0.5
+
+
+class ForbiddenReadError(SceneReadError):
+    """The storage refused the href (HTTP 401/403): typically an expired signature."""
+
+
+class TransientReadError(SceneReadError):
+    """A read failed in a way that may pass on a retry (5xx, 429, reset, truncation, timeout)."""
 
 
 def gdal_options() -> dict[str, str]:
@@ -48,6 +63,8 @@ def gdal_options() -> dict[str, str]:
         # Retries are off by default in GDAL; storage answers 429/5xx under load.
         "GDAL_HTTP_MAX_RETRY": "3",
         "GDAL_HTTP_RETRY_DELAY": "0.5",
+        # The first ranged GET tells the file size too: a HEAD before it is one more round trip.
+        "CPL_VSIL_CURL_USE_HEAD": "NO",
     }
 
 
@@ -104,18 +121,44 @@ def inside_mask(aoi: AOI, grid: Grid) -> np.ndarray:
     return geometry_mask([geometry], out_shape=grid.shape, transform=grid.transform, invert=True, all_touched=False)
 
 
-def open_grid(href: str, aoi: AOI, margin_m: float = 0.0) -> Grid:
-    """Open one band's header and derive the AOI grid from its CRS and alignment."""
+@contextmanager
+def open_raster(href: str, overview: int = 0) -> Iterator[rasterio.io.DatasetReader]:
+    """Open `href` with the HTTP options, as its `overview`-th overview when above 0 (1 = the
+    first, half resolution); errors become SceneReadError kinds a caller can retry on."""
     try:
-        with gdal_env(), rasterio.open(href) as src:
-            if src.crs is None:
-                raise SceneReadError(f"{_name(href)} has no coordinate reference system: it cannot be placed on a map.")
-            return grid_for_aoi(aoi, src.crs, src.transform, margin_m)
+        with gdal_env():
+            src = _open_overview(href, overview) if overview > 0 else rasterio.open(href)
+            with src:
+                yield src
     except rasterio.errors.RasterioError as err:
-        raise SceneReadError(f"Could not open {_name(href)}: {_clean(err)}") from err
+        raise _read_error(href, err) from err
 
 
-def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int = 1) -> np.ndarray:
+def _open_overview(href: str, overview: int) -> rasterio.io.DatasetReader:
+    """The `overview`-th overview of `href`; its coarsest one if it has fewer levels, and the
+    full resolution if it has none (slower, but the numbers are right)."""
+    src = rasterio.open(href)
+    levels = len(src.overviews(1))
+    if levels == 0:
+        return src
+    src.close()
+    return rasterio.open(href, overview_level=min(overview, levels) - 1)
+
+
+def open_grid(href: str, aoi: AOI, margin_m: float = 0.0, overview: int = 0) -> Grid:
+    """Open one band's header and derive the AOI grid from its CRS and alignment."""
+    with open_raster(href, overview) as src:
+        return _grid_of(src, href, aoi, margin_m)
+
+
+def read_aoi(href: str, aoi: AOI, margin_m: float = 0.0, fill_value: int | float = 0, overview: int = 0) -> tuple[Grid, np.ndarray]:
+    """The AOI grid of `href` and its first band on it, from one open (one header fetch)."""
+    with open_raster(href, overview) as src:
+        grid = _grid_of(src, href, aoi, margin_m)
+        return grid, _read_window(src, grid, fill_value)
+
+
+def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int = 1, overview: int = 0) -> np.ndarray:
     """One band of `href` (1-based index, default the first) on `grid`; pixels the raster does
     not cover get `fill_value`.
 
@@ -123,22 +166,118 @@ def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int =
     Otherwise: a nearest-neighbour warp through WarpedVRT, which still reads only
     the source blocks the grid needs.
     """
-    try:
-        with gdal_env(), rasterio.open(href) as src:
-            if _aligned(src, grid):
-                return _read_window(src, grid, fill_value, band)
-            with WarpedVRT(
-                src,
-                crs=grid.crs,
-                transform=grid.transform,
-                width=grid.width,
-                height=grid.height,
-                resampling=Resampling.nearest,
-                nodata=fill_value,
-            ) as vrt:
-                return vrt.read(band)
-    except rasterio.errors.RasterioError as err:
-        raise SceneReadError(f"Could not read {_name(href)}: {_clean(err)}") from err
+    with open_raster(href, overview) as src:
+        if _aligned(src, grid):
+            return _read_window(src, grid, fill_value, band)
+        with WarpedVRT(
+            src,
+            crs=grid.crs,
+            transform=grid.transform,
+            width=grid.width,
+            height=grid.height,
+            resampling=Resampling.nearest,
+            nodata=fill_value,
+        ) as vrt:
+            return vrt.read(band)
+
+
+def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T], tries: int = READ_TRIES) -> T:
+    """`read(href)`, tried again on a transient failure (with backoff) and once with a freshly
+    signed href when the storage answers 403.
+
+    Args:
+        get_href: Returns the href to read; called with True to ask for a fresh signature.
+        read: The read to run on it.
+        tries: Attempts in all.
+    """
+    fresh = False
+    resigned = False
+    for attempt in range(1, tries + 1):
+        href = get_href(fresh)
+        try:
+            return read(href)
+        except ForbiddenReadError:
+            if resigned or attempt == tries:
+                raise
+            resigned = fresh = True  # re-sign once: a second 403 means the key, not the clock
+        except TransientReadError:
+            if attempt == tries:
+                raise
+            fresh = False
+            time.sleep(READ_BACKOFF_S * 2 ** (attempt - 1))
+        forget_failures(href)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def forget_failures(href: str) -> None:
+    """Drop what GDAL remembers of a failed href, so a retry asks the server again.
+
+    GDAL caches a URL's size and existence (a failure included) for the life of the process;
+    without this a date that failed once would fail again without a request.
+    """
+    if href.startswith(("http://", "https://")):
+        _vsicurl_clear(f"/vsicurl/{href}")
+
+
+def _vsicurl_clear(path: str) -> None:
+    clear = _gdal_partial_clear()
+    if clear is not None:
+        clear(path.encode())
+
+
+_PARTIAL_CLEAR: list = []
+
+
+def _gdal_partial_clear() -> Callable[[bytes], None] | None:
+    """GDAL's VSICurlPartialClearCache from the GDAL library rasterio loaded (not in its API)."""
+    if not _PARTIAL_CLEAR:
+        _PARTIAL_CLEAR.append(_load_partial_clear())
+    return _PARTIAL_CLEAR[0]
+
+
+def _load_partial_clear() -> Callable[[bytes], None] | None:
+    import ctypes
+    import glob
+
+    libs = os.path.join(os.path.dirname(os.path.dirname(rasterio.__file__)), "rasterio.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "libgdal*.so*"))):
+        try:
+            function = ctypes.CDLL(path).VSICurlPartialClearCache
+        except (OSError, AttributeError):
+            continue
+        function.argtypes = [ctypes.c_char_p]
+        function.restype = None
+        return function
+    return None
+
+
+def _grid_of(src: rasterio.io.DatasetReader, href: str, aoi: AOI, margin_m: float) -> Grid:
+    if src.crs is None:
+        raise SceneReadError(f"{_name(href)} has no coordinate reference system: it cannot be placed on a map.")
+    return grid_for_aoi(aoi, src.crs, src.transform, margin_m)
+
+
+# GDAL's words for failures that may pass on a retry: server errors, throttling, a reset
+# or truncated transfer, a timeout, a tile that came back short.
+_TRANSIENT = re.compile(
+    r"HTTP (?:error )?(?:code ?)?[:=]? ?(?:429|5\d\d)|\b(?:429|50[0234])\b|timed? ?out|timeout|reset|"
+    r"transfer closed|partial file|recv failure|connection|truncat|IReadBlock failed|TIFFRead|read error|"
+    r"not recognized as being in a supported file format",
+    re.IGNORECASE,
+)
+_FORBIDDEN = re.compile(r"\b40[13]\b|AuthenticationFailed|AuthorizationFailure|forbidden|permission denied", re.IGNORECASE)
+
+
+def _read_error(href: str, err: Exception) -> SceneReadError:
+    """The SceneReadError kind for a GDAL failure on `href` (signature, transient or final)."""
+    text = _clean(err)
+    if not href.startswith(("http://", "https://")):
+        return SceneReadError(f"Could not read {_name(href)}: {text}")
+    if _FORBIDDEN.search(text):
+        return ForbiddenReadError(f"The storage refused {_name(href)} (expired or missing signature): {text}")
+    if _TRANSIENT.search(text):
+        return TransientReadError(f"Could not read {_name(href)} (network or server trouble): {text}")
+    return SceneReadError(f"Could not read {_name(href)}: {text}")
 
 
 def _aligned(src: rasterio.io.DatasetReader, grid: Grid) -> bool:

@@ -7,18 +7,21 @@ id) with data there wins, decided on QA_PIXEL's fill bit so bands and QA stay pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
 from .aoi import AOI
 from .errors import SceneReadError
 from .qa import FILL_BIT, bit_set
-from .read import Grid, open_grid, read_on_grid
+from .read import Grid, open_grid, read_aoi, read_on_grid, with_retries
 from .scene import QA_BAND, RADSAT_BAND, DateGroup, Scene
 from .sources.base import SceneSource
 
+T = TypeVar("T")
+
 QA_FILL_VALUE = 1 << FILL_BIT  # what QA_PIXEL holds where a raster has no data
+NO_SCENE = 255  # `origin` where no scene of the date has data
 
 
 @dataclass(frozen=True)
@@ -31,19 +34,49 @@ class DateStack:
     """Merged QA_RADSAT, when asked for and present."""
     bands: np.ndarray | None
     """(B, H, W) surface reflectance DN in the order asked for, 0 where no data."""
+    origin: np.ndarray | None = None
+    """Index in the date's scenes of the scene each pixel came from (NO_SCENE: none), so
+    bands can be added later without reading QA again."""
 
 
-def _href(scene: Scene, band: str, source: SceneSource) -> str:
+def _raw_href(scene: Scene, band: str) -> str:
     try:
-        href = scene.assets[band]
+        return scene.assets[band]
     except KeyError as err:
         raise SceneReadError(f"Scene {scene.id} has no {band} asset: it cannot be read.") from err
-    return source.readable_href(href)
 
 
-def date_grid(group: DateGroup, aoi: AOI, source: SceneSource, margin_m: float = 0.0) -> Grid:
+def _read(scene: Scene, band: str, source: SceneSource, read: Callable[[str], T]) -> T:
+    """`read` on a scene's band href, signed just before, retried as `read.with_retries` does."""
+    raw = _raw_href(scene, band)
+    if not raw:
+        raise SceneReadError(f"Scene {scene.id} lists a {band} asset without an href: it cannot be read.")
+
+    def href(fresh: bool) -> str:
+        return source.readable_href(raw, fresh=True) if fresh else source.readable_href(raw)
+
+    return with_retries(href, read)
+
+
+def date_grid(group: DateGroup, aoi: AOI, source: SceneSource, margin_m: float = 0.0, overview: int = 0) -> Grid:
     """The AOI grid of a date, aligned with its first scene's QA_PIXEL."""
-    return open_grid(_href(group.scenes[0], QA_BAND, source), aoi, margin_m)
+    return _read(group.scenes[0], QA_BAND, source, lambda href: open_grid(href, aoi, margin_m, overview))
+
+
+def read_date_on_aoi(
+    group: DateGroup,
+    aoi: AOI,
+    source: SceneSource,
+    margin_m: float = 0.0,
+    bands: Sequence[str] = (),
+    with_radsat: bool = False,
+    overview: int = 0,
+) -> tuple[Grid, DateStack]:
+    """The date's AOI grid and its stack; the first scene's QA header is fetched once for both."""
+    grid, first_qa = _read(
+        group.scenes[0], QA_BAND, source, lambda href: read_aoi(href, aoi, margin_m, QA_FILL_VALUE, overview)
+    )
+    return grid, read_date(group, grid, source, bands, with_radsat, overview=overview, first_qa=first_qa)
 
 
 def read_date(
@@ -52,22 +85,51 @@ def read_date(
     source: SceneSource,
     bands: Sequence[str] = (),
     with_radsat: bool = False,
+    *,
+    overview: int = 0,
+    known: DateStack | None = None,
+    first_qa: np.ndarray | None = None,
 ) -> DateStack:
-    """Read and merge the scenes of one date onto `grid`."""
+    """Read and merge the scenes of one date onto `grid`.
+
+    Args:
+        known: A stack of this date on this grid read before (its QA, origin and radsat are
+            reused, so only `bands` are read).
+        first_qa: The first scene's QA on `grid`, already read.
+    """
+    if known is not None and known.origin is not None and (known.radsat is not None or not with_radsat):
+        qa, radsat, origin = known.qa, known.radsat, known.origin
+    else:
+        qa, radsat, origin = _merge_qa(group, grid, source, with_radsat, overview, first_qa)
+    stacked = np.zeros((len(bands),) + grid.shape, dtype=np.uint16) if bands else None
+    for index, scene in enumerate(group.scenes):
+        take = origin == index
+        if not take.any():
+            continue
+        for i, band in enumerate(bands):
+            stacked[i][take] = _read(scene, band, source, lambda href: read_on_grid(href, grid, 0, overview=overview))[take]
+    return DateStack(qa=qa, radsat=radsat, bands=stacked, origin=origin)
+
+
+def _merge_qa(
+    group: DateGroup, grid: Grid, source: SceneSource, with_radsat: bool, overview: int, first_qa: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     qa = np.full(grid.shape, QA_FILL_VALUE, dtype=np.uint16)
     radsat = np.zeros(grid.shape, dtype=np.uint16) if with_radsat else None
-    stacked = np.zeros((len(bands),) + grid.shape, dtype=np.uint16) if bands else None
-    for scene in group.scenes:
-        missing = bit_set(qa, FILL_BIT)
+    origin = np.full(grid.shape, NO_SCENE, dtype=np.uint8)
+    for index, scene in enumerate(group.scenes[:NO_SCENE]):
+        missing = origin == NO_SCENE
         if not missing.any():
             break  # earlier scenes already cover the whole AOI
-        scene_qa = read_on_grid(_href(scene, QA_BAND, source), grid, QA_FILL_VALUE)
+        if index == 0 and first_qa is not None:
+            scene_qa = first_qa
+        else:
+            scene_qa = _read(scene, QA_BAND, source, lambda href: read_on_grid(href, grid, QA_FILL_VALUE, overview=overview))
         take = missing & ~bit_set(scene_qa, FILL_BIT)
         if not take.any():
             continue
         qa[take] = scene_qa[take]
+        origin[take] = index
         if radsat is not None and RADSAT_BAND in scene.assets:
-            radsat[take] = read_on_grid(_href(scene, RADSAT_BAND, source), grid, 0)[take]
-        for i, band in enumerate(bands):
-            stacked[i][take] = read_on_grid(_href(scene, band, source), grid, 0)[take]
-    return DateStack(qa=qa, radsat=radsat, bands=stacked)
+            radsat[take] = _read(scene, RADSAT_BAND, source, lambda href: read_on_grid(href, grid, 0, overview=overview))[take]
+    return qa, radsat, origin

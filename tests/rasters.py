@@ -58,5 +58,5 @@ class ListSource:
     def search(self, aoi, start, end, max_scene_cloud_pct=None):
         return sorted((s for s in self.scenes if start <= s.date <= end), key=lambda s: (s.datetime, s.id))
 
-    def readable_href(self, href: str) -> str:
+    def readable_href(self, href: str, fresh: bool = False) -> str:
         return href

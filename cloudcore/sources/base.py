@@ -33,6 +33,9 @@ class SceneSource(Protocol):
         """
         ...
 
-    def readable_href(self, href: str) -> str:
-        """The href to hand to GDAL just before a read (e.g. signed); never cache it."""
+    def readable_href(self, href: str, fresh: bool = False) -> str:
+        """The href to hand to GDAL just before a read (e.g. signed); never cache it.
+
+        `fresh=True` asks for a new signature (the storage refused the last one as expired).
+        """
         ...

@@ -67,6 +67,6 @@ class LocalScenes:
         """Scenes whose footprint touches the AOI, acquired start..end (UTC dates, inclusive)."""
         return filter_scenes(self.scenes, aoi, start, end, max_scene_cloud_pct)
 
-    def readable_href(self, href: str) -> str:
+    def readable_href(self, href: str, fresh: bool = False) -> str:
         """Local paths need no signing."""
         return href
