@@ -1,97 +1,48 @@
 """Real-browser fixtures: the dashboard on a loopback port, Debian's Chromium, and a request log.
 
-Chromium is the system one (/usr/bin/chromium, `apt-get install chromium`); `playwright install`
-is never needed. Without it the browser tests skip and say why.
+Chromium is the system one (`apt-get install chromium`, found on PATH or at $CHROMIUM);
+`playwright install` is never needed. Without it the browser tests skip and say why.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
+from .launch import CHROMIUM_ARGS, LOOPBACK_HOSTS, REPO, TILE_HOSTS, DashboardDidNotStart, find_chromium, start_dashboard
+
+__all__ = ["TILE_HOSTS"]  # test_dashboard.py takes it from here
+
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-# Hosts the page may ask besides the app itself: only the map's basemap tiles (leafmap's default
-# basemap is OpenStreetMap; its tiles never load offline, and that is fine).
-TILE_HOSTS = frozenset({"tile.openstreetmap.org", "a.tile.openstreetmap.org", "b.tile.openstreetmap.org",
-                        "c.tile.openstreetmap.org"})
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-SERVER_START_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> str:
     """The dashboard served by `streamlit run app.py` on a free 127.0.0.1 port, for the whole session."""
-    port = _free_port()
     # The same demo cache as the AppTest smoke tests, so the synthetic record is generated once per run.
     cache = tmp_path_factory.getbasetemp() / "demo-cache"
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = os.environ | {"CLOUDCORE_CACHE_DIR": str(cache), "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode} before answering:\n{_tail(log_path)}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health within {SERVER_START_S} s:\n{_tail(log_path)}")
-            time.sleep(0.25)
-        yield url
+        dashboard = start_dashboard(cache, log_path)
+    except DashboardDidNotStart as err:
+        pytest.fail(str(err))
+    try:
+        yield dashboard.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        dashboard.stop()
 
 
 @pytest.fixture(scope="session")
 def chromium_browser():
     """Debian's Chromium driven by Playwright (skips when either is missing)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`) to run the browser tests")
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("chromium not found on PATH (or at $CHROMIUM): install Debian's chromium (`apt-get install -y chromium`) to run the browser tests")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed: pip install playwright")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
