@@ -5,12 +5,10 @@ from ui.frame import require_frame
 require_frame()
 
 
-import json
-
 import streamlit as st
 
 from cloudcore.errors import CloudCoreError, SourceUnreachableError
-from ui import maps, services, state
+from ui import maps, services, state, uploads
 from ui.charts import timeline
 from ui.feedback import show_error
 
@@ -42,11 +40,19 @@ with side_col:
         typed = st.text_input("bbox minlon,minlat,maxlon,maxlat", value=view.aoi if not view.aoi.startswith("{") else "")
         if st.button("Use this bbox") and typed.strip() and typed.strip() != view.aoi:
             state.request(aoi=typed.strip(), date=None)
-        upload = st.file_uploader("GeoJSON file", type=["geojson", "json"])
-        if upload is not None:
-            text = upload.getvalue().decode("utf-8", errors="replace")
-            if text != view.aoi:
-                state.request(aoi=json.dumps(json.loads(text)) if text.strip().startswith("{") else text, date=None)
+        upload = st.file_uploader("GeoJSON file", type=["geojson", "json"], help=uploads.upload_help())
+        # The uploader keeps its file across reruns: take each file once, so a later drawing wins.
+        if upload is not None and st.session_state.get("_upload_id") != upload.file_id:
+            st.session_state["_upload_id"], st.session_state["_upload_error"] = upload.file_id, None
+            try:
+                text = uploads.aoi_text_from_upload(upload.getvalue())
+            except CloudCoreError as err:
+                st.session_state["_upload_error"] = err
+            else:
+                if text != view.aoi:
+                    state.request(aoi=text, date=None)
+        if upload is not None and st.session_state.get("_upload_error") is not None:
+            show_error(st.session_state["_upload_error"])
 
 if aoi is None:
     st.stop()

@@ -1,4 +1,4 @@
-"""Secrets for the server process: the Planetary Computer key from the environment or Streamlit secrets.
+"""Server settings: the Planetary Computer key (environment or Streamlit secrets) and the shared folder root.
 
 The key is handed to the planetary-computer SDK through the environment, where the SDK and
 cloudcore read it; it is never put in session state, a URL or the page.
@@ -21,3 +21,25 @@ def load_key_from_secrets() -> None:
         return  # no secrets file: running without a key is fine
     if value:
         os.environ[KEY_NAME] = str(value)
+
+
+FOLDER_ROOT_NAME = "CLOUDCORE_FOLDER_ROOT"
+
+
+def folder_root() -> str | None:
+    """The one server folder the dashboard may read scenes from, as a real path; None when unset.
+
+    A page address is anyone's to write, so folders are off unless the server's operator names
+    a root; only that folder and what lies inside it (symlinks resolved) can be opened.
+    """
+    raw = os.environ.get(FOLDER_ROOT_NAME, "").strip()
+    if not raw:
+        return None
+    real = os.path.realpath(os.path.expanduser(raw))
+    if not os.path.isdir(real):
+        from cloudcore.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{FOLDER_ROOT_NAME} names no folder on this server: the server's operator must set it to an existing folder."
+        )
+    return real

@@ -34,6 +34,12 @@ def message_for(err: BaseException) -> tuple[str, str]:
     return "error", f"Something went wrong ({type(err).__name__}: {err}). Try again; if it persists, report it."
 
 
+def plain(text: str) -> str:
+    """`text` with Markdown's link and image brackets escaped: a message may quote what a link or
+    a remote server supplied, and must not turn it into a link or an image in the page."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
 def show_error(err: BaseException) -> None:
     level, text = message_for(err)
-    getattr(st, level)(text)
+    getattr(st, level)(plain(text))

@@ -17,14 +17,14 @@ from typing import Callable, Iterable
 
 import streamlit as st
 
-from cloudcore import AOI, DateCover, DateGroup, MaskPolicy, iter_cover, open_source, parse_aoi, search_dates
-from cloudcore.errors import UnknownSourceError
+from cloudcore import AOI, DateCover, DateGroup, MaskPolicy, iter_cover, parse_aoi, search_dates
 from cloudcore.export import rows_to_csv
 from cloudcore.gapfill import fill_date
 from cloudcore.preview import ComparePictures, compare_pictures, date_thumbnail, grid_bounds_lonlat, to_lonlat
 from cloudcore.render import png_bytes
 from cloudcore.sources.base import SceneSource
 
+from .sources import dashboard_source
 from .state import View
 
 COVER_CACHE_DATES = 20_000  # about 1 kB a record: a few MB at most
@@ -32,22 +32,18 @@ COVER_CACHE_DATES = 20_000  # about 1 kB a record: a few MB at most
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def source_for(spec: str) -> SceneSource:
-    """One source object per spec (the demo source indexes its files once).
+    """One source object per spec (the demo and folder sources index their files once).
 
-    A page address is anyone's to write, so the dashboard never opens a server-side folder:
-    local folders are for the command line.
+    Only the forms a page address may ask for open (see ui/sources.py): a server folder
+    only inside the operator's shared root (CLOUDCORE_FOLDER_ROOT).
     """
-    if spec not in ("planetary-computer", "demo") and not spec.lower().startswith(("http://", "https://")):
-        raise UnknownSourceError(
-            f"The dashboard reads Planetary Computer, the demo, or a STAC API URL (http:// or https://), not {spec[:80]!r}: "
-            "for a folder of downloaded scenes use the command line (python -m cloudcore cover --source FOLDER ...)."
-        )
-    return open_source(spec)
+    return dashboard_source(spec)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def aoi_for(text: str) -> AOI:
-    return parse_aoi(text)
+    # Text from a page address or a form: never a path to a file on the server.
+    return parse_aoi(text, allow_files=False)
 
 
 @st.cache_data(max_entries=128, ttl=3600, show_spinner=False)

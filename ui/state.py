@@ -2,41 +2,40 @@
 
 Every setting that shapes the view lives in the URL, so a link reproduces it:
 source, bbox (or poly), start, end, cc, flags, buffer, thr, date, method, window, order.
-Secrets never do. The URL is read once per session, then rewritten from the state on
-every run, which also keeps it when the user switches pages.
+Secrets never do. The URL is read once per session (ui/url_params.py parses it: no value
+can break the page), then rewritten from the state on every run, which also keeps it when
+the user switches pages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
-from cloudcore.demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
-from cloudcore.options import DEFAULT_FILL_METHOD, FILL_METHODS
-from cloudcore.gapfill import DEFAULT_WINDOW_DAYS
+from cloudcore.demo import DEMO_END, DEMO_START
+from cloudcore.limits import LANDSAT_RECORD_START
+from cloudcore.options import FILL_METHODS
 from cloudcore.mlmask import MASK_KINDS
-from cloudcore.qa import DEFAULT_FLAGS, FLAG_BITS
 
-SOURCES = ("planetary-computer", "demo")
-CUSTOM = "a STAC API URL"
-FLAG_CHOICES = [f for f in FLAG_BITS if f != "fill"]  # fill is always removed
-ORDERS = ("clearest first", "time order")
+from . import config
+from .url_params import (  # noqa: F401 - re-exported: pages use these names from here
+    CUSTOM,
+    DEMO_BBOX,
+    FLAG_CHOICES,
+    FOLDER,
+    ORDERS,
+    PC_EXAMPLE_BBOX,
+    SOURCES,
+    geojson_to_poly,
+    latest_date,
+    poly_to_geojson,
+    settings_from_params,
+)
+
 MASK_LABELS = {"qa": "QA_PIXEL (fast)", "ml": "machine-learning model", "qa+ml": "QA_PIXEL or ML (union)"}
-
-# A first visit opens here: a lake-and-farmland area with a record of varied cloud.
-PC_EXAMPLE_BBOX = "8.45,47.2,8.6,47.3"
-DEMO_BBOX = ",".join(f"{v:.5f}" for v in DEMO_EXAMPLE_BBOX)
-
-
-def _default_dates(source: str) -> tuple[dt.date, dt.date]:
-    if source == "demo":
-        return DEMO_START, DEMO_END
-    today = dt.date.today()
-    return today - dt.timedelta(days=365), today
 
 
 @dataclass(frozen=True)
@@ -60,87 +59,26 @@ class View:
     order: str
 
 
-def _bbox_or_none(text: str | None) -> str | None:
-    if not text:
-        return None
-    parts = text.split(",")
+def folder_sharing() -> bool:
+    """Does this server share a folder (CLOUDCORE_FOLDER_ROOT set)? A broken setting counts as
+    no: opening the folder then says what the operator must fix."""
     try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        return None
-    return ",".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in values) if len(values) == 4 else None
-
-
-def poly_to_geojson(text: str) -> str | None:
-    """'x1,y1,x2,y2,...' (the URL form of a drawn polygon) -> GeoJSON Polygon text."""
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        return None
-    if len(values) < 6 or len(values) % 2:
-        return None
-    ring = [[values[i], values[i + 1]] for i in range(0, len(values), 2)]
-    if ring[0] != ring[-1]:
-        ring.append(ring[0])
-    return json.dumps({"type": "Polygon", "coordinates": [ring]})
-
-
-def geojson_to_poly(text: str) -> str | None:
-    """The outer ring of a single GeoJSON Polygon as 'x1,y1,...' (5 decimals, ~1 m)."""
-    try:
-        geometry = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    if geometry.get("type") == "Feature":
-        geometry = geometry.get("geometry") or {}
-    if geometry.get("type") != "Polygon":
-        return None
-    ring = geometry["coordinates"][0]
-    return ",".join(f"{x:.5f},{y:.5f}" for x, y in ring[:-1])
-
-
-def _date_or(text: str | None, default: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text) if text else default
-    except ValueError:
-        return default
-
-
-def _number_or(text: str | None, default: float, low: float, high: float) -> float:
-    try:
-        value = float(text) if text not in (None, "") else default
-    except ValueError:
-        return default
-    return min(max(value, low), high)
+        return config.folder_root() is not None
+    except Exception:  # noqa: BLE001 - reported where a folder is opened, not here
+        return False
 
 
 def init_from_url() -> None:
-    """Seed the session from the URL on its first run (unknown or broken values fall back)."""
+    """Seed the session from the URL on its first run (unknown or broken values fall back,
+    and the page says which were not used)."""
     if st.session_state.get("_seeded"):
         return
-    q = st.query_params
-    source = q.get("source", "planetary-computer")
-    kind = source if source in SOURCES else CUSTOM
-    start_default, end_default = _default_dates(source)
-    poly = poly_to_geojson(q.get("poly", "")) if q.get("poly") else None
-    bbox = _bbox_or_none(q.get("bbox"))
-    state = st.session_state
-    state["source_kind"] = kind
-    state["stac_url"] = source if kind == CUSTOM else ""
-    state["aoi"] = poly or bbox or (DEMO_BBOX if source == "demo" else PC_EXAMPLE_BBOX)
-    state["start"] = _date_or(q.get("start"), start_default)
-    state["end"] = _date_or(q.get("end"), end_default)
-    state["cc"] = int(_number_or(q.get("cc"), 100, 0, 100))
-    flags = [f for f in q.get("flags", ",".join(sorted(DEFAULT_FLAGS))).split(",") if f in FLAG_CHOICES]
-    state["flags"] = flags
-    state["buffer"] = int(_number_or(q.get("buffer"), 0, 0, 5000))
-    state["mask"] = q.get("mask") if q.get("mask") in MASK_KINDS else "qa"
-    state["thr"] = int(_number_or(q.get("thr"), 10, 0, 100))
-    state["date"] = q.get("date") or None
-    state["method"] = q.get("method") if q.get("method") in FILL_METHODS else DEFAULT_FILL_METHOD
-    state["window"] = int(_number_or(q.get("window"), DEFAULT_WINDOW_DAYS, 1, 365))
-    state["order"] = ORDERS[1] if q.get("order") == "time" else ORDERS[0]
-    state["_seeded"] = True
+    params = {name: st.query_params.get(name) for name in st.query_params}
+    settings, notes = settings_from_params(params, folder_sharing=folder_sharing())
+    st.session_state.update(settings)
+    st.session_state["_seeded"] = True
+    if notes:
+        st.warning("Some settings in the page address could not be used:\n\n" + "\n".join(f"- {n}" for n in notes))
 
 
 def request(**changes: Any) -> None:
@@ -156,7 +94,8 @@ def apply_pending() -> None:
 
 def current() -> View:
     s = st.session_state
-    source = s["stac_url"].strip() if s["source_kind"] == CUSTOM else s["source_kind"]
+    kind = s["source_kind"]
+    source = s["stac_url"].strip() if kind == CUSTOM else s.get("folder", "").strip() if kind == FOLDER else kind
     return View(
         source=source,
         aoi=s["aoi"],
@@ -201,7 +140,7 @@ def _on_source_change() -> None:
         st.session_state["date"] = None
 
 
-WIDGET_KEYS = ("source_kind", "stac_url", "start", "end", "cc", "mask", "flags", "buffer", "thr", "method", "window")
+WIDGET_KEYS = ("source_kind", "stac_url", "folder", "start", "end", "cc", "mask", "flags", "buffer", "thr", "method", "window")
 
 
 def sidebar() -> None:
@@ -212,13 +151,19 @@ def sidebar() -> None:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     with st.sidebar:
-        st.selectbox("Data source", (*SOURCES, CUSTOM), key="source_kind", on_change=_on_source_change,
+        kinds = (*SOURCES, CUSTOM, FOLDER) if folder_sharing() else (*SOURCES, CUSTOM)
+        if st.session_state.get("source_kind") not in kinds:
+            st.session_state["source_kind"] = CUSTOM  # the server stopped sharing its folder
+        st.selectbox("Data source", kinds, key="source_kind", on_change=_on_source_change,
                      help="Planetary Computer searches all of Landsat 4-9 Collection 2 Level-2; the demo is a synthetic record that works offline.")
         if st.session_state["source_kind"] == CUSTOM:
             st.text_input("STAC API URL", key="stac_url", placeholder="https://example.org/stac/v1")
+        if st.session_state["source_kind"] == FOLDER:
+            st.text_input("Folder (inside the folder this server shares)", key="folder", placeholder="landsat/2021")
         c1, c2 = st.columns(2)
-        c1.date_input("From", key="start", min_value=dt.date(1982, 7, 16))
-        c2.date_input("To", key="end", min_value=dt.date(1982, 7, 16))
+        latest = latest_date(dt.date.today())
+        c1.date_input("From", key="start", min_value=LANDSAT_RECORD_START, max_value=latest)
+        c2.date_input("To", key="end", min_value=LANDSAT_RECORD_START, max_value=latest)
         st.slider("Skip scenes whose scene-wide cloud is over (%)", 0, 100, key="cc",
                   help="A prefilter on the metadata; 100 keeps every scene.")
         with st.expander("Mask", expanded=False):

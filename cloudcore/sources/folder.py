@@ -52,8 +52,12 @@ class FolderSource(LocalScenes):
             one sentence each; scene-level entries appear after the first search.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, confine_to: str | Path | None = None) -> None:
         """Index the folder's file names.
+
+        `confine_to` (the dashboard's shared root) skips every file and folder whose real
+        path, symlinks resolved, lies outside it: a link inside a shared folder must not
+        reach the rest of the server. On the command line nothing is confined.
 
         Raises:
             InvalidInputError: `folder` is a file.
@@ -72,7 +76,10 @@ class FolderSource(LocalScenes):
                 f"named like {EXAMPLE_QA_NAME}."
             )
         self._root = Path(os.path.abspath(root))
-        groups = _group_files(_walk_files(self._root), self.warnings)
+        confine = os.path.realpath(confine_to) if confine_to is not None else None
+        if confine is not None and not _is_within(os.path.realpath(self._root), confine):
+            raise InvalidInputError(f"Folder {self.name!r} lies outside the shared folder: give a folder inside it.")
+        groups = _group_files(_walk_files(self._root, confine, self.warnings), self.warnings)
         self._groups = {pid: files for pid, files in groups.items() if _has_qa(pid, files, self.warnings)}
         if not self._groups:
             found = f" ({len(groups)} product(s) lack their QA_PIXEL file)" if groups else ""
@@ -97,19 +104,33 @@ class FolderSource(LocalScenes):
         return f"FolderSource({self.name!r}, {len(self._groups)} products)"
 
 
-def _walk_files(root: Path) -> list[Path]:
-    """Every file under root, following folder symlinks once each (no loops)."""
+def _walk_files(root: Path, confine: str | None = None, warnings: list[str] | None = None) -> list[Path]:
+    """Every file under root, following folder symlinks once each (no loops); with `confine`
+    (a real path), only files and folders whose real path lies inside it."""
     seen: set[str] = set()
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         real = os.path.realpath(dirpath)
-        if real in seen:
+        if real in seen or (confine is not None and not _is_within(real, confine)):
+            if real not in seen and warnings is not None:
+                warnings.append(f"{dirpath} links outside the shared folder, so it is skipped.")
             dirnames[:] = []
             continue
         seen.add(real)
         dirnames.sort()
-        files.extend(Path(dirpath) / f for f in sorted(filenames))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if confine is not None and not _is_within(os.path.realpath(path), confine):
+                if warnings is not None:
+                    warnings.append(f"{path} links outside the shared folder, so it is skipped.")
+                continue
+            files.append(path)
     return files
+
+
+def _is_within(real_path: str, real_root: str) -> bool:
+    """Is `real_path` the folder `real_root` or inside it (both already symlink-resolved)."""
+    return os.path.commonpath([real_path, real_root]) == real_root
 
 
 def _group_files(paths: list[Path], warnings: list[str]) -> dict[str, dict[str, Path]]:
