@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test demo clean
+.PHONY: run test demo clean load
 
 run: $(VENV)/.run-installed
 	$(BIN)/streamlit run app.py --server.port $(PORT)
@@ -16,6 +16,13 @@ test: $(VENV)/.dev-installed
 
 demo: $(VENV)/.run-installed
 	$(BIN)/python -m cloudcore demo --out demo-catalog
+
+# The dashboard under load: browser users on the demo at once (needs Chromium, as the browser
+# tests do). Prints p50/p95 click-to-chart, errors and server memory; see tests/load/README.md.
+LOAD_SESSIONS ?= 10
+LOAD_SECONDS ?= 120
+load: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.load.run --sessions $(LOAD_SESSIONS) --seconds $(LOAD_SECONDS)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
