@@ -152,7 +152,7 @@ def make_items(layout: Layout, files: list[Path], scenes: int, base_url: str) ->
         scene_id = f"{sensor}_L2SP_190027_{date:%Y%m%d}_{processed:%Y%m%d}_02_T1"
         path = f"/scenes/{scene_id}/{scene_id}_QA_PIXEL.TIF"
         routes[path] = str(files[index])
-        ring = [to_lonlat.transform(*(t * (col, row))) for col, row in corners((layout.height, layout.width), 1000 + index)]
+        ring = [to_lonlat.transform(*(t @ (col, row))) for col, row in corners((layout.height, layout.width), 1000 + index)]
         ring.append(ring[0])
         lons, lats = [p[0] for p in ring], [p[1] for p in ring]
         items.append({
