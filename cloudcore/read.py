@@ -31,10 +31,13 @@ from .errors import InvalidAOIError, SceneReadError
 T = TypeVar("T")
 
 DEFAULT_HTTP_TIMEOUT_S = 10
-# Our own tries around a whole read, on top of GDAL's per-request retries: they also cover
-# what GDAL does not retry (a reset or truncated body, a stall) and an expired signature.
-READ_TRIES = 3
+# Our own tries around a whole read, on top of GDAL's per-request retries (which cover 429,
+# 502, 503 and 504): they add what GDAL does not retry (500, a reset or truncated body, a
+# stall) and an expired signature, which needs a fresh href.
+READ_TRIES = 2
 READ_BACKOFF_S = 0.5
+# Longest Retry-After we honour on a read: longer would keep the whole timeline waiting.
+MAX_RETRY_AFTER_S = 10.0
 
 
 class ForbiddenReadError(SceneReadError):
@@ -63,8 +66,6 @@ def gdal_options() -> dict[str, str]:
         # Retries are off by default in GDAL; storage answers 429/5xx under load.
         "GDAL_HTTP_MAX_RETRY": "3",
         "GDAL_HTTP_RETRY_DELAY": "0.5",
-        # The first ranged GET tells the file size too: a HEAD before it is one more round trip.
-        "CPL_VSIL_CURL_USE_HEAD": "NO",
     }
 
 
@@ -200,13 +201,47 @@ def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T], trie
             if resigned or attempt == tries:
                 raise
             resigned = fresh = True  # re-sign once: a second 403 means the key, not the clock
-        except TransientReadError:
+        except TransientReadError as err:
             if attempt == tries:
                 raise
             fresh = False
-            time.sleep(READ_BACKOFF_S * 2 ** (attempt - 1))
+            time.sleep(max(READ_BACKOFF_S * 2 ** (attempt - 1), _asked_wait(href, str(err))))
         forget_failures(href)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _asked_wait(href: str, message: str) -> float:
+    """Seconds a throttling server asks us to wait (its Retry-After), capped; 0 if it did not say.
+
+    GDAL retries 429/503 on its own but ignores Retry-After, so when its retries are used up
+    on one of those we ask the server once (a HEAD) how long it wants.
+    """
+    if not re.search(r"\b(?:429|503)\b", message) or not href.startswith(("http://", "https://")):
+        return 0.0
+    import requests  # only on this rare path
+
+    try:
+        answer = requests.head(href, timeout=min(5.0, _timeout_s()), allow_redirects=True)
+    except requests.RequestException:
+        return 0.0
+    raw = answer.headers.get("Retry-After", "")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            from email.utils import parsedate_to_datetime
+
+            seconds = parsedate_to_datetime(raw).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _timeout_s() -> float:
+    try:
+        return float(os.environ.get("CLOUDCORE_HTTP_TIMEOUT_S", DEFAULT_HTTP_TIMEOUT_S))
+    except ValueError:
+        return float(DEFAULT_HTTP_TIMEOUT_S)
 
 
 def forget_failures(href: str) -> None:
@@ -270,7 +305,7 @@ _FORBIDDEN = re.compile(r"\b40[13]\b|AuthenticationFailed|AuthorizationFailure|f
 
 def _read_error(href: str, err: Exception) -> SceneReadError:
     """The SceneReadError kind for a GDAL failure on `href` (signature, transient or final)."""
-    text = _clean(err)
+    text = _clean(_gdal_message(err))
     if not href.startswith(("http://", "https://")):
         return SceneReadError(f"Could not read {_name(href)}: {text}")
     if _FORBIDDEN.search(text):
@@ -302,6 +337,21 @@ def _read_window(src: rasterio.io.DatasetReader, grid: Grid, fill_value: int | f
     data = src.read(band, window=Window(c0, r0, c1 - c0, r1 - r0))
     out[r0 - row_off : r1 - row_off, c0 - col_off : c1 - col_off] = data
     return out
+
+
+def _gdal_message(err: BaseException) -> str:
+    """What GDAL said, from the whole exception chain: rasterio's outer error on a failed read
+    is only "Read failed. See previous exception for details."."""
+    messages: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        if text and "see previous exception" not in text.lower() and text not in messages:
+            messages.append(text)
+        current = current.__cause__ or current.__context__
+    return "; ".join(messages) or type(err).__name__
 
 
 def _name(href: str) -> str:
