@@ -186,3 +186,53 @@ def test_a_timeout_inside_the_call_is_not_a_deadline():
     with pytest.raises(TimeoutError) as raised:
         run_with_deadline(times_out, 1)
     assert not isinstance(raised.value, DeadlineExceeded)
+
+
+# -- fresh signatures after the storage refused one --------------------------------------
+
+OTHER_CONTAINER_HREF = HREF.replace("/landsat-c2/", "/other-container/")
+
+
+def test_fresh_fetches_a_new_token_instead_of_the_cached_one(sdk, token_endpoint):
+    url, recorder, state = token_endpoint
+    sdk(url)
+    assert sign_href_with_deadline(HREF, deadline_s=5).endswith(TOKEN_A)
+    state["token"] = TOKEN_B  # the service now hands out a new token; the SDK still caches A
+    assert sign_href_with_deadline(HREF, deadline_s=5).endswith(TOKEN_A)
+    assert len(recorder.requests) == 1
+    assert sign_href_with_deadline(HREF, deadline_s=5, fresh=True) == f"{HREF}?{TOKEN_B}"
+    assert len(recorder.requests) == 2
+    assert sign_href_with_deadline(HREF, deadline_s=5).endswith(TOKEN_B)  # the new one is cached
+    assert len(recorder.requests) == 2
+
+
+def test_fresh_drops_only_that_containers_token(sdk, token_endpoint):
+    url, recorder, state = token_endpoint
+    sdk(url)
+    sign_href_with_deadline(HREF, deadline_s=5)
+    sign_href_with_deadline(OTHER_CONTAINER_HREF, deadline_s=5)
+    state["token"] = TOKEN_B
+    assert sign_href_with_deadline(HREF, deadline_s=5, fresh=True).endswith(TOKEN_B)
+    assert sign_href_with_deadline(OTHER_CONTAINER_HREF, deadline_s=5).endswith(TOKEN_A)
+    assert [r["path"] for r in recorder.requests] == [
+        "/landsateuwest/landsat-c2", "/landsateuwest/other-container", "/landsateuwest/landsat-c2",
+    ]
+
+
+def test_stac_source_asks_its_signer_for_a_fresh_token_only_when_told(sdk, token_endpoint):
+    from cloudcore.sources.stac import StacSource
+
+    url, recorder, state = token_endpoint
+    sdk(url)
+    source = StacSource("http://127.0.0.1:9", signer=sign_href_with_deadline)
+    assert source.readable_href(HREF).endswith(TOKEN_A)
+    state["token"] = TOKEN_B
+    assert source.readable_href(HREF).endswith(TOKEN_A)
+    assert source.readable_href(HREF, fresh=True).endswith(TOKEN_B)
+    assert len(recorder.requests) == 2
+
+    calls = []
+    plain = StacSource("http://127.0.0.1:9", signer=lambda href, **kw: calls.append(kw) or href + "?sig=x")
+    plain.readable_href(HREF)
+    plain.readable_href(HREF, fresh=True)
+    assert calls == [{}, {"fresh": True}]  # one-argument signers keep working when fresh is not asked

@@ -87,12 +87,14 @@ def needs_signing(href: str) -> bool:
     return not (_SAS_KEYS & set(parse_qs(parsed.query)))
 
 
-def sign_href_with_deadline(href: str, deadline_s: float | None = None) -> str:
+def sign_href_with_deadline(href: str, deadline_s: float | None = None, *, fresh: bool = False) -> str:
     """`href` with a Planetary Computer SAS token appended, or unchanged if not a blob href.
 
     Args:
         href: An asset href; non-blob and already signed hrefs pass through.
         deadline_s: Longest wait for a token; default CLOUDCORE_SIGN_TIMEOUT_S (10 s).
+        fresh: Fetch a new token even if the SDK holds one for this container: the storage
+            refused the cached one (revoked, or the clock says valid but Azure says expired).
 
     Raises:
         SourceUnreachableError: the token service did not answer (or kept failing) in time.
@@ -107,6 +109,8 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None) -> str:
     parsed = urlparse(href)
     account, container = parse_blob_url(parsed)
     where = f"{account}/{container}"
+    if fresh:
+        forget_token(account, container)
     try:
         token = run_with_deadline(
             lambda: get_token(
@@ -132,6 +136,15 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None) -> str:
             f"The Planetary Computer token service answered for {where} without a usable token: try again later."
         ) from err
     return token.sign(href).href
+
+
+def forget_token(account: str, container: str) -> None:
+    """Drop the SDK's cached SAS token for one container, so the next sign fetches a new one."""
+    from planetary_computer.sas import TOKEN_CACHE
+    from planetary_computer.settings import Settings
+
+    # The SDK keys its cache by the token request URL (see planetary_computer.sas.get_token).
+    TOKEN_CACHE.pop(f"{Settings.get().sas_url}/{account}/{container}", None)
 
 
 def _refusal(err: requests.HTTPError, where: str) -> Exception:
