@@ -1,8 +1,11 @@
 """Scenes from any STAC API; Planetary Computer is the default instance.
 
-Every network call has a deadline: a connect/read timeout per request, a few retries
-with backoff on 429/5xx, and an overall deadline for the whole search, so a user
-with no connection hears so within seconds instead of waiting on a hung socket.
+Every network call has a deadline: a short connect timeout and a read timeout per request,
+a few retries with backoff on 429/5xx (honouring Retry-After, capped), a deadline for first
+contact (the landing page) and one for the whole search, so a user with no connection hears
+so within seconds instead of waiting on a hung socket. A page whose body breaks off or is
+not JSON is fetched again; a search that still fails on any page raises, so a half list of
+scenes is never returned as if it were the whole.
 The server's answer is re-checked client side with the rules every source applies
 (`local.filter_scenes`), so results do not depend on which filters a server honours.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +41,12 @@ logger = logging.getLogger(__name__)
 PLANETARY_COMPUTER_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
 DEFAULT_COLLECTION = "landsat-c2-l2"
 DEFAULT_HTTP_TIMEOUT_S = 10.0
+# Connecting is one round trip (two with TLS): 1.5 s is many times that even far from Azure,
+# and it is what lets "no connection" be reported within 5 s instead of after the read timeout.
+DEFAULT_CONNECT_TIMEOUT_S = 1.5
+# The landing page must answer within this (or 2 connect timeouts and a little, if longer):
+# it bounds a DNS lookup that hangs and a server that accepts but never answers.
+DEFAULT_CONTACT_DEADLINE_S = 3.5
 DEFAULT_SEARCH_DEADLINE_S = 60.0
 # Items per page: PC allows 1000, but big pages are the slow /search calls that 504.
 DEFAULT_PAGE_LIMIT = 250
@@ -46,6 +56,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_BACKOFF_S = 0.5
 # Longest Retry-After we honour: a longer one would outlast the search deadline anyway.
 MAX_RETRY_AFTER_S = 5.0
+# Fetches of one page whose body broke off (reset, truncated) or is not JSON: the status
+# retries above never see these, as the status line was fine.
+PAGE_TRIES = 3
 # Header for the optional PC subscription key (sent as a header, never in the URL).
 PC_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 PC_KEY_ENV = "PC_SDK_SUBSCRIPTION_KEY"
@@ -64,7 +77,7 @@ class _CappedRetry(Retry):
 def _retry_policy() -> Retry:
     return _CappedRetry(
         total=3,  # a few tries ride out a blip; more would keep a user waiting on an outage
-        connect=2,  # refused/unresolvable: fails fast, so two more tries cost little
+        connect=1,  # one more try after a refused or timed-out connect: more would outlast 5 s
         read=1,  # a read timeout already cost a full timeout; retry it only once
         status=3,  # 429/5xx: PC's /search 504s under load and often succeeds on retry
         backoff_factor=RETRY_BACKOFF_S,  # at once, then 1 s, 2 s: short enough to hear of an outage quickly
@@ -77,6 +90,16 @@ def _retry_policy() -> Retry:
 def http_timeout_s() -> float:
     """Connect/read timeout per request, from CLOUDCORE_HTTP_TIMEOUT_S at call time (default 10 s)."""
     return env_seconds("CLOUDCORE_HTTP_TIMEOUT_S", DEFAULT_HTTP_TIMEOUT_S)
+
+
+def connect_timeout_s(timeout_s: float) -> float:
+    """Connect timeout: CLOUDCORE_CONNECT_TIMEOUT_S (default 1.5 s), never above the read timeout."""
+    return min(timeout_s, env_seconds("CLOUDCORE_CONNECT_TIMEOUT_S", DEFAULT_CONNECT_TIMEOUT_S))
+
+
+def contact_deadline_s(connect_s: float) -> float:
+    """How long the landing page may take, tries included: enough for both connect tries."""
+    return max(DEFAULT_CONTACT_DEADLINE_S, 2 * connect_s + 0.5)
 
 
 def search_deadline_s() -> float:
@@ -109,7 +132,7 @@ class StacSource:
         self,
         url: str,
         collection: str = DEFAULT_COLLECTION,
-        signer: Callable[[str], str] | None = None,
+        signer: Callable[..., str] | None = None,
         timeout_s: float | None = None,
         name: str | None = None,
         *,
@@ -122,6 +145,7 @@ class StacSource:
             url: Root of the STAC API.
             collection: Collection to search.
             signer: Makes an asset href readable (e.g. appends a SAS token); None keeps it.
+                Called as signer(href), or signer(href, fresh=True) for a new signature.
             timeout_s: Connect/read timeout per request; None reads CLOUDCORE_HTTP_TIMEOUT_S.
             name: Label for messages; defaults to the URL (without credentials).
             page_limit: Items per page requested from the API.
@@ -141,9 +165,15 @@ class StacSource:
     def __repr__(self) -> str:
         return f"StacSource({display_url(self.url)!r}, collection={self.collection!r})"
 
-    def readable_href(self, href: str) -> str:
-        """The href to hand to GDAL just before a read: signed when a signer is set."""
-        return self.signer(href) if self.signer else href
+    def readable_href(self, href: str, fresh: bool = False) -> str:
+        """The href to hand to GDAL just before a read: signed when a signer is set.
+
+        `fresh=True` (the storage refused the last signature as expired) asks the signer
+        for a new token instead of its cached one.
+        """
+        if self.signer is None:
+            return href
+        return self.signer(href, fresh=True) if fresh else self.signer(href)
 
     def search(
         self,
@@ -160,11 +190,23 @@ class StacSource:
         """
         interval = datetime_range(start, end)
         deadline = self.deadline_s if self.deadline_s is not None else search_deadline_s()
+        timeout = self.timeout_s if self.timeout_s is not None else http_timeout_s()
+        connect = connect_timeout_s(timeout)
+        started = time.monotonic()
+        contact = min(deadline, contact_deadline_s(connect))
         try:
-            items = run_with_deadline(lambda: self._fetch_items(aoi, interval, max_scene_cloud_pct), deadline)
+            client = run_with_deadline(lambda: self._open(timeout, connect), contact)
+            left = deadline - (time.monotonic() - started)
+            items = run_with_deadline(lambda: self._fetch_items(client, aoi, interval, max_scene_cloud_pct), max(left, 0.001))
         except DeadlineExceeded as err:
+            shown = display_url(self.url)
+            if time.monotonic() - started < deadline and contact < deadline:
+                raise SourceUnreachableError(
+                    f"The STAC API at {shown} did not answer within {contact:g} s: {_NEXT_STEP} "
+                    "(on a slow link, raise CLOUDCORE_CONNECT_TIMEOUT_S)."
+                ) from err
             raise SourceUnreachableError(
-                f"The STAC API at {display_url(self.url)} did not finish the search within {deadline:g} s: "
+                f"The STAC API at {shown} did not finish the search within {deadline:g} s: "
                 f"{_NEXT_STEP}, search a shorter period or smaller area, or raise CLOUDCORE_SEARCH_DEADLINE_S."
             ) from err
         scenes = _unique_scenes(items)
@@ -172,9 +214,10 @@ class StacSource:
 
     # -- network ---------------------------------------------------------------------
 
-    def _fetch_items(self, aoi: AOI, interval: str, max_scene_cloud_pct: float | None) -> list[dict[str, Any]]:
-        """All item dicts the API returns for the search, every page followed."""
-        client = self._open()
+    def _fetch_items(
+        self, client: Client, aoi: AOI, interval: str, max_scene_cloud_pct: float | None
+    ) -> list[dict[str, Any]]:
+        """All item dicts the API returns for the search, every page followed (or an error)."""
         params: dict[str, Any] = {
             "collections": [self.collection],
             "intersects": aoi.to_geojson(),
@@ -193,26 +236,33 @@ class StacSource:
                 f"{shown} is a STAC catalog without item search: give the root of a STAC API."
             ) from err
         items: list[dict[str, Any]] = []
+        pages = 0
         try:
             for page in search.pages_as_dicts():
+                pages += 1
                 items.extend(page.get("features") or [])
         except APIError as err:
-            raise _from_api_error(err, shown, during="search") from err
-        except (ValueError, STACError) as err:  # JSONDecodeError is a ValueError
+            raise _from_api_error(err, shown, during="search", pages_done=pages) from err
+        except _BrokenPage as err:
+            raise SourceUnreachableError(
+                f"The STAC API at {shown} kept sending a broken answer to the search{_on_page(pages)} "
+                f"({err}): nothing of this search is used; try again later, or use the demo source (--source demo)."
+            ) from err
+        except (ValueError, STACError) as err:
             raise InvalidInputError(f"The STAC API at {shown} answered the search with something that is not STAC.") from err
-        logger.debug("%s: %d items for %s", self.name, len(items), interval)
+        logger.debug("%s: %d items in %d pages for %s", self.name, len(items), pages, interval)
         return items
 
-    def _open(self) -> Client:
-        timeout = self.timeout_s if self.timeout_s is not None else http_timeout_s()
+    def _open(self, timeout: float, connect: float) -> Client:
         headers = self._headers()
-        io = StacApiIO(headers=headers, timeout=timeout, max_retries=_retry_policy())
+        # (connect, read): an unreachable host fails after the short connect timeout.
+        io = _PageRetryingIO(headers=headers, timeout=(connect, timeout), max_retries=_retry_policy())
         shown = display_url(self.url)
         try:
-            return Client.open(self.url, stac_io=io, headers=headers, timeout=timeout)
+            return Client.open(self.url, stac_io=io, headers=headers, timeout=(connect, timeout))
         except APIError as err:
             raise _from_api_error(err, shown, during="open") from err
-        except (ValueError, KeyError, TypeError, STACError, STACTypeError, ClientTypeError) as err:
+        except (ValueError, KeyError, TypeError, STACError, STACTypeError, ClientTypeError, _BrokenPage) as err:
             raise InvalidInputError(
                 f"{shown} did not answer with a STAC API landing page (HTML or other JSON instead): "
                 "check the URL, it should be the API root."
@@ -228,19 +278,68 @@ class StacSource:
         return headers
 
 
-def _from_api_error(err: APIError, shown_url: str, during: str) -> CloudCoreError:
+class _BrokenPage(Exception):
+    """A page whose body broke off or is not JSON, on every try."""
+
+
+# What a page body does when the connection is reset or cut short after the status line.
+_BROKEN_BODY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+
+
+class _PageRetryingIO(StacApiIO):
+    """StacApiIO that fetches a page again when its body breaks off or is not JSON.
+
+    urllib3 retries connects and error statuses; a 200 whose body is reset, truncated or
+    malformed reaches here instead. Each page is retried on its own, so page 3 failing
+    once does not restart the search, and a page that stays broken raises _BrokenPage.
+    """
+
+    def read_json(self, source: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        for attempt in range(1, PAGE_TRIES + 1):
+            try:
+                text = self.read_text(source, *args, **kwargs)
+            except APIError as err:
+                if not isinstance(err.__context__, _BROKEN_BODY):
+                    raise
+                problem = "the answer broke off before its end"
+            else:
+                try:
+                    return self.json_loads(text)
+                except ValueError as err:  # JSONDecodeError
+                    if text.lstrip()[:1] not in ("{", "["):
+                        raise  # HTML or plain text: a wrong URL, not a cut-off answer; no retry
+                    problem = f"JSON cut off or garbled: {_short(err, 80)}"
+            if attempt == PAGE_TRIES:
+                raise _BrokenPage(problem)
+            logger.info("broken STAC page (%s); fetching it again", problem)
+            time.sleep(RETRY_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _on_page(pages_done: int) -> str:
+    """' on page N' once earlier pages came back: says the items so far were dropped."""
+    return f" on page {pages_done + 1}" if pages_done else ""
+
+
+def _from_api_error(err: APIError, shown_url: str, during: str, pages_done: int = 0) -> CloudCoreError:
     """The CloudCoreError for a pystac-client APIError, saying what to do."""
     # pystac-client wraps requests' exceptions as APIError(str(err)): the context keeps the type.
     cause = err.__context__
     status = getattr(err, "status_code", None)
+    where = _on_page(pages_done)
+    dropped = " (the pages before it are not used: a half list would look complete)" if pages_done else ""
     if isinstance(cause, requests.Timeout) or _read_timed_out(cause):
-        return SourceUnreachableError(f"The STAC API at {shown_url} did not answer in time: {_NEXT_STEP}.")
+        return SourceUnreachableError(f"The STAC API at {shown_url} did not answer in time{where}: {_NEXT_STEP}.{dropped}")
     if isinstance(cause, requests.exceptions.RetryError):
-        return SourceUnreachableError(f"The STAC API at {shown_url} kept failing (busy or down): {_NEXT_STEP}.")
+        return SourceUnreachableError(
+            f"The STAC API at {shown_url} kept failing{where} (busy or down): {_NEXT_STEP}.{dropped}"
+        )
     if isinstance(cause, requests.RequestException):
-        return SourceUnreachableError(f"The STAC API at {shown_url} could not be reached: {_NEXT_STEP}.")
+        return SourceUnreachableError(f"The STAC API at {shown_url} could not be reached{where}: {_NEXT_STEP}.{dropped}")
     if status is not None and (status in RETRY_STATUSES or status >= 500):
-        return SourceUnreachableError(f"The STAC API at {shown_url} is failing (HTTP {status}): {_NEXT_STEP}.")
+        return SourceUnreachableError(
+            f"The STAC API at {shown_url} is failing{where} (HTTP {status}): {_NEXT_STEP}.{dropped}"
+        )
     if status is not None and during == "open":
         return InvalidInputError(
             f"{shown_url} answered HTTP {status}, not a STAC API landing page: check the URL, it should be the API root."
