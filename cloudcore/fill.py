@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 import numpy as np
 from scipy import ndimage, stats
@@ -325,7 +325,7 @@ def _fill_nearest(
     filled: np.ndarray,
     provenance: np.ndarray,
     holes: np.ndarray,
-    ordered: list[Layer],
+    ordered: Iterable[Layer],
     values: Callable[[Layer, np.ndarray], np.ndarray] = _as_is,
 ) -> set[dt.date]:
     """Fill holes donor by donor, nearest first, so each hole keeps the first usable value.
@@ -346,7 +346,7 @@ def _fill_nearest(
     return used
 
 
-def _matchable_first(ordered: list[Layer], matcher: "_Matcher") -> list[Layer]:
+def _matchable_first(ordered: list[Layer], matcher: "_Matcher") -> Iterator[Layer]:
     """Donors whose colours map onto the target's first (nearest first), then the rest.
 
     Only a fit refused for its gain defers a donor; one refused for too few shared clear
@@ -356,10 +356,15 @@ def _matchable_first(ordered: list[Layer], matcher: "_Matcher") -> list[Layer]:
     came or went, a flood, a harvest): its pixels would stand out even after matching, so it
     only fills what no matchable donor in the window can.
     """
-    def deferred(donor: Layer) -> bool:
-        return matcher.correction(donor).reason.startswith(GAIN_REFUSED)
-
-    return [d for d in ordered if not deferred(d)] + [d for d in ordered if deferred(d)]
+    # A generator: the nearest fill stops asking once every hole is filled, so donors past
+    # that point are never fitted (the fit is most of this method's cost).
+    deferred = []
+    for donor in ordered:
+        if matcher.correction(donor).reason.startswith(GAIN_REFUSED):
+            deferred.append(donor)
+        else:
+            yield donor
+    yield from deferred
 
 
 class _Matcher:
@@ -388,8 +393,9 @@ class _Matcher:
         values = donor.bands[:, take]
         if not correction.applied:
             return values
-        gains = np.array(correction.gains)[:, None]
-        offsets = np.array(correction.offsets)[:, None]
+        # float32 holds a 16-bit band value and its correction to well under half a unit.
+        gains = np.array(correction.gains, dtype=np.float32)[:, None]
+        offsets = np.array(correction.offsets, dtype=np.float32)[:, None]
         return _to_band_values(values * gains + offsets, donor.bands.dtype, self.nodata)
 
     def fit(self, donor: Layer) -> Correction:
@@ -404,12 +410,13 @@ class _Matcher:
                 f"none: too few shared clear pixels ({shared_px:,} < {needed:,})",
             )
         rng = np.random.default_rng(policy.seed)
-        rows, cols = np.nonzero(shared)
+        # Flat indices (row-major, like np.nonzero) cost a fraction of row/column pairs.
+        where = np.flatnonzero(shared)
         if shared_px > policy.sample_px:
-            pick = rng.choice(shared_px, size=policy.sample_px, replace=False)
-            rows, cols = rows[pick], cols[pick]
-        x = donor.bands[:, rows, cols].astype(np.float64)
-        y = self.target.bands[:, rows, cols].astype(np.float64)
+            where = where[rng.choice(shared_px, size=policy.sample_px, replace=False)]
+        n_bands = donor.bands.shape[0]
+        x = donor.bands.reshape(n_bands, -1)[:, where].astype(np.float64)
+        y = self.target.bands.reshape(n_bands, -1)[:, where].astype(np.float64)
         start = rng.choice(x.shape[1], size=min(policy.start_px, x.shape[1]), replace=False)
         gains, offsets = [], []
         low, high = policy.gain_range
