@@ -24,6 +24,10 @@ LOAD_SECONDS ?= 120
 load: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.load.run --sessions $(LOAD_SESSIONS) --seconds $(LOAD_SECONDS)
 
+.PHONY: bench
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.run
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version 2>&1)): install python3.11."; exit 1; }
