@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.servers import faults
 from tests.servers.blob import BlobServer, parse_range
+from tests.servers.stac_faults import StacFaultProxy, carries_page_token
+from tests.stac_server import free_port, running_stac_api
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 1000
@@ -346,3 +349,79 @@ def test_command_line_server_prints_its_url_and_has_control_endpoints(blob_root,
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+# -- the STAC fault proxy ----------------------------------------------------------------
+
+
+def _items(n: int) -> list[dict]:
+    """n point-like items one day apart, each with an asset under a placeholder host."""
+    items = []
+    for i in range(n):
+        x = 10.0 + i * 0.01
+        items.append({
+            "type": "Feature", "stac_version": "1.0.0", "id": f"item-{i}", "collection": "c",
+            "geometry": {"type": "Polygon", "coordinates": [[[x, 45], [x + 0.1, 45], [x + 0.1, 45.1], [x, 45.1], [x, 45]]]},
+            "bbox": [x, 45, x + 0.1, 45.1],
+            "properties": {"datetime": f"2024-05-{i + 1:02d}T10:00:00Z"},
+            "links": [],
+            "assets": {"qa_pixel": {"href": f"http://placeholder.invalid/item-{i}.TIF"}},
+        })
+    return items
+
+
+@pytest.fixture(scope="module")
+def stac_upstream():
+    with running_stac_api(_items(5)) as url:
+        yield url
+
+
+def _follow_pages(url: str, limit: int = 2) -> list[dict]:
+    """A paged POST search done by hand with requests, following `next` links."""
+    pages = []
+    answer = requests.post(f"{url}/search", json={"collections": ["c"], "limit": limit}, timeout=5)
+    while True:
+        answer.raise_for_status()
+        page = answer.json()
+        pages.append(page)
+        nxt = next((link for link in page["links"] if link["rel"] == "next"), None)
+        if nxt is None or not page["features"]:
+            return pages
+        assert nxt["href"].startswith(url)  # paging comes back through whoever answered
+        answer = requests.request(nxt.get("method", "GET"), nxt["href"], json=nxt.get("body"), timeout=5)
+
+
+def test_proxy_forwards_and_rewrites_links_so_every_page_comes_through_it(stac_upstream):
+    direct = _follow_pages(stac_upstream)
+    with StacFaultProxy(stac_upstream, rewrite={"http://placeholder.invalid": "http://blob.example"}) as proxy:
+        landing = json.loads(get(proxy.url, "/").body)
+        through = _follow_pages(proxy.url)
+        searches = proxy.requests_to("/search")
+    assert {link["href"] for link in landing["links"] if link["rel"] == "search"} == {proxy.url + "/search"}
+    ids = lambda pages: [f["id"] for p in pages for f in p["features"]]  # noqa: E731
+    assert ids(through) == ids(direct) and len(set(ids(direct))) == 5
+    assert len(through) == len(direct) >= 3 and len(searches) == len(through)
+    hrefs = {f["assets"]["qa_pixel"]["href"] for p in through for f in p["features"]}
+    assert hrefs == {f"http://blob.example/item-{i}.TIF" for i in range(5)}
+
+
+def test_proxy_fails_the_second_page_only(stac_upstream):
+    with StacFaultProxy(stac_upstream) as proxy:
+        rule = proxy.inject(faults.status(502, "/search", when=carries_page_token))
+        with pytest.raises(requests.HTTPError, match="502"):
+            _follow_pages(proxy.url)
+        statuses = [entry.status for entry in proxy.requests_to("/search")]
+        again = _follow_pages(proxy.url)  # the rule fired once: now every page comes back
+    assert statuses == [200, 502]
+    assert rule.fired == 1 and sum(len(p["features"]) for p in again) == 5
+
+
+def test_proxy_malformed_search_and_dead_upstream():
+    with StacFaultProxy(f"http://127.0.0.1:{free_port()}") as proxy:
+        dead = get(proxy.url, "/search")
+        proxy.inject(faults.malformed("/search"))
+        broken = get(proxy.url, "/search")
+    assert dead.status == 502 and b"upstream failed" in dead.body
+    assert broken.status == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(broken.body)
