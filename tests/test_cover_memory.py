@@ -1,0 +1,51 @@
+"""Statistics stream date by date: memory held does not grow with the number of dates."""
+
+import dataclasses
+import datetime as dt
+import tracemalloc
+
+import numpy as np
+
+from cloudcore.aoi import parse_aoi
+from cloudcore.cover import iter_cover, search_dates
+from cloudcore.qa import CLEAR_BIT, CLOUD_BIT
+from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
+
+
+def _many_dates(folder, count):
+    qa = np.full((400, 400), 1 << CLEAR_BIT, dtype=np.uint16)
+    qa[100:200] = 1 << CLOUD_BIT
+    one = make_scene(folder, "LC08_L2SP_190027_20240101_20240110_02_T1", qa, date=dt.date(2024, 1, 1))
+    # One file under many dates: the reads are real, the disk stays small.
+    return [
+        dataclasses.replace(
+            one,
+            id=f"LC08_L2SP_190027_{day:%Y%m%d}_20240110_02_T1",
+            datetime=dt.datetime.combine(day, dt.time(10), tzinfo=dt.timezone.utc),
+        )
+        for day in (dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(count))
+    ]
+
+
+def _peak_bytes(scenes, aoi):
+    source = ListSource(scenes)
+    groups = search_dates(source, aoi, dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    tracemalloc.start()
+    try:
+        records = [r for r in iter_cover(groups, aoi, source, max_workers=2)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(records) == len(scenes) and all(r.error is None for r in records)
+    assert {r.cloud_pct for r in records} == {records[0].cloud_pct} and records[0].cloud_pct > 20
+    return peak
+
+
+def test_peak_memory_of_a_timeline_does_not_grow_with_its_dates(tmp_path):
+    left, top = ORIGIN
+    aoi = parse_aoi(lonlat_bbox(UTM33N, left + 300, top - 11_700, left + 11_700, top - 300))
+    few = _peak_bytes(_many_dates(tmp_path, 4), aoi)
+    many = _peak_bytes(_many_dates(tmp_path, 60), aoi)
+    # 15x the dates; the peak is what two workers hold at once plus small records.
+    assert many < 1.5 * few + 2_000_000, (few, many)
+    assert few > 1_000_000  # the measure sees the arrays at all (400x400 px windows)
