@@ -1,14 +1,16 @@
 """Cached cloudcore calls for the pages: the only place pages reach cloudcore's I/O through.
 
-Caches are bounded and keyed on canonical inputs (the source spec, the AOI text, dates,
-mask settings), and live in the server process, so a colleague opening a shared link on
-the same server reuses them. Scenes hold unsigned hrefs only: hrefs are signed inside each
-read and never cached.
+Caches are keyed on canonical inputs (the source spec, the AOI text, dates, mask settings)
+and live in the server process, so a colleague opening a shared link on the same server
+reuses them. Together they hold at most CLOUDCORE_UI_CACHE_MB (see cache_budget.py): memory
+is set by that, not by how many sessions there are. Scenes hold unsigned hrefs only: hrefs
+are signed inside each read and never cached.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tempfile
 import threading
 from collections import OrderedDict
@@ -24,10 +26,14 @@ from cloudcore.preview import ComparePictures, compare_pictures, date_thumbnail,
 from cloudcore.render import png_bytes
 from cloudcore.sources.base import SceneSource
 
+from .cache_budget import share_bytes
 from .sources import dashboard_source
 from .state import View
 
-COVER_CACHE_DATES = 20_000  # about 1 kB a record: a few MB at most
+COVER_ITEM_BYTES = 2048
+"""Memory one measured date takes in the cover store, with its key: 0.7-1.1 kB measured
+(tests/load/test_cache_budget.py checks the bound), so the count below keeps the store in its share."""
+COVER_CACHE_DATES = share_bytes("cover") // COVER_ITEM_BYTES
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -40,13 +46,13 @@ def source_for(spec: str) -> SceneSource:
     return dashboard_source(spec)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=256, max_size=share_bytes("aois"), show_spinner=False)
 def aoi_for(text: str) -> AOI:
     # Text from a page address or a form: never a path to a file on the server.
     return parse_aoi(text, allow_files=False)
 
 
-@st.cache_data(max_entries=128, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=128, max_size=share_bytes("searches"), ttl=3600, show_spinner=False)
 def dates_for(spec: str, aoi_text: str, start: dt.date, end: dt.date, max_scene_cloud: float | None) -> list[DateGroup]:
     """The acquisitions over the AOI (a search; an hour old at most, new scenes arrive daily)."""
     return search_dates(source_for(spec), aoi_for(aoi_text), start, end, max_scene_cloud)
@@ -61,12 +67,17 @@ def _policy(flags: str, buffer_m: float, mask: str) -> MaskPolicy:
 
 
 class _CoverStore:
-    """A bounded, thread-safe LRU of measured dates shared by every session of this server."""
+    """A bounded, thread-safe LRU of measured dates shared by every session of this server.
+
+    It also knows which dates some session is measuring right now, so that people opening the
+    same area at once wait for one measurement instead of each making their own.
+    """
 
     def __init__(self, size: int):
         self._items: OrderedDict[tuple, DateCover] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._in_flight: dict[tuple, threading.Event] = {}
 
     def get(self, key: tuple) -> DateCover | None:
         with self._lock:
@@ -84,6 +95,24 @@ class _CoverStore:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def claim(self, keys: list[tuple]) -> dict[tuple, threading.Event]:
+        """Mark the keys nobody is measuring as the caller's; return the others' (set when they finish)."""
+        theirs = {}
+        with self._lock:
+            for key in keys:
+                if key in self._in_flight:
+                    theirs[key] = self._in_flight[key]
+                else:
+                    self._in_flight[key] = threading.Event()
+        return theirs
+
+    def release(self, key: tuple) -> None:
+        """The caller stopped measuring `key` (done, failed or interrupted): wake whoever waits for it."""
+        with self._lock:
+            event = self._in_flight.pop(key, None)
+        if event is not None:
+            event.set()
+
 
 @st.cache_resource(show_spinner=False)
 def _cover_store() -> _CoverStore:
@@ -91,34 +120,71 @@ def _cover_store() -> _CoverStore:
 
 
 def _cover_key(view: View, group: DateGroup) -> tuple:
-    return (view.source, view.aoi, view.flags, view.buffer_m, view.mask, group.date, group.platform, group.wrs_path, tuple(group.scene_ids))
+    # The AOI by digest: a drawn or uploaded polygon can be long, and every date's key would hold it.
+    aoi = hashlib.blake2b(view.aoi.encode(), digest_size=16).digest()
+    return (view.source, aoi, view.flags, view.buffer_m, view.mask, group.date, group.platform, group.wrs_path, tuple(group.scene_ids))
+
+
+COVER_WAIT_S = 120
+"""How long a session waits for a date another session is measuring before measuring it itself."""
 
 
 def cover(view: View, groups: list[DateGroup], on_update: Callable[[list[DateCover], int], None]) -> list[DateCover]:
-    """Every date's AOI statistics; cached dates at once, the rest as they are measured."""
+    """Every date's AOI statistics; cached dates at once, the rest as they are measured.
+
+    Dates another session is measuring already are waited for, not measured twice: ten people
+    opening one shared link cost one measurement of the area, not ten.
+    """
     store = _cover_store()
     records, missing = [], []
     for group in groups:
         hit = store.get(_cover_key(view, group))
         (records.append(hit) if hit else missing.append(group))
     on_update(records, len(groups))
-    if missing:
-        keys = {id(g): _cover_key(view, g) for g in missing}
-        by_date = {(g.date.isoformat(), g.platform, tuple(g.scene_ids)): g for g in missing}
-        for record in iter_cover(missing, aoi_for(view.aoi), source_for(view.source), policy_for(view)):
-            group = by_date[(record.date, record.platform, tuple(record.scene_ids))]
-            store.put(keys[id(group)], record)
-            records.append(record)
+    if not missing:
+        return sorted(records, key=lambda r: (r.date, r.platform))
+    keys = {id(g): _cover_key(view, g) for g in missing}
+    theirs = store.claim(list(keys.values()))
+    mine = [g for g in missing if keys[id(g)] not in theirs]
+    try:
+        _measure(view, mine, keys, store, records, lambda: on_update(records, len(groups)), claimed=True)
+        unfinished = []
+        for group in (g for g in missing if keys[id(g)] in theirs):
+            theirs[keys[id(group)]].wait(COVER_WAIT_S)
+            hit = store.get(keys[id(group)])
+            (records.append(hit) if hit else unfinished.append(group))
             on_update(records, len(groups))
+        # What the other session failed on, gave up or took too long for: measure it here after all.
+        _measure(view, unfinished, keys, store, records, lambda: on_update(records, len(groups)), claimed=False)
+    finally:
+        for group in mine:  # a run stopped half way (the user clicked on) frees the dates it held
+            store.release(keys[id(group)])
     return sorted(records, key=lambda r: (r.date, r.platform))
 
 
-@st.cache_data(max_entries=2000, show_spinner=False)
+def _measure(view: View, groups: list[DateGroup], keys: dict[int, tuple], store: _CoverStore,
+             records: list[DateCover], updated: Callable[[], None], claimed: bool) -> None:
+    if not groups:
+        return
+    by_date = {(g.date.isoformat(), g.platform, tuple(g.scene_ids)): g for g in groups}
+    for record in iter_cover(groups, aoi_for(view.aoi), source_for(view.source), policy_for(view)):
+        group = by_date[(record.date, record.platform, tuple(record.scene_ids))]
+        store.put(keys[id(group)], record)
+        if claimed:
+            store.release(keys[id(group)])  # whoever waits for this date can go on now
+        records.append(record)
+        updated()
+
+
+# One date's picture never changes (the key holds its scene ids): no expiry, only the size bound.
+@st.cache_data(max_entries=4000, max_size=share_bytes("thumbnails"), show_spinner=False)
 def thumbnail(spec: str, aoi_text: str, group: DateGroup) -> bytes:
     return png_bytes(date_thumbnail(group, aoi_for(aoi_text), source_for(spec)))
 
 
-@st.cache_data(max_entries=12, show_spinner=False)
+# Bounded in bytes, since a fill's size grows with the area (about 0.5 MB for 7 km square); the
+# hour lets a fill pick up donor dates published since. The count only caps the bookkeeping.
+@st.cache_data(max_entries=256, max_size=share_bytes("comparisons"), ttl=3600, show_spinner=False)
 def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float,
                mask: str = "qa") -> dict:
     """Fill one date and prepare everything the compare page shows or offers for download."""

@@ -33,6 +33,8 @@ class Action:
     started: float
     seconds: float | None = None
     error: str | None = None
+    what: str = ""
+    """The bbox searched or the date clicked, to tell a cold search from a warm one afterwards."""
 
 
 @dataclass
@@ -88,7 +90,7 @@ class User:
 
     async def _timed(self, kind: str, target: str, act, **want) -> bool:
         """Run `act` (a click or a goto), wait for the wanted view, record the time or the error."""
-        action = Action(self.number, kind, target, started=time.time())
+        action = Action(self.number, kind, target, started=time.time(), what=want.get("bbox") or want.get("date") or "")
         self.log.actions.append(action)
         try:
             await act()
