@@ -80,6 +80,8 @@ def geojson_to_poly(text: str) -> str | None:
         if geometry.get("type") != "Polygon":
             return None
         ring = geometry["coordinates"][0]
+        if len(ring) < 4:
+            return None  # no closed ring: not something the poly form can carry
         return ",".join(f"{float(x):.5f},{float(y):.5f}" for x, y in ring[:-1])
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError):
         return None  # not a plain polygon: the caller keeps the GeoJSON as it is
