@@ -17,8 +17,14 @@ from bench.run import Mismatch, check_equal
 
 
 @pytest.fixture(scope="module")
-def tiny_files(tmp_path_factory) -> list[Path]:
-    return data.qa_files(data.TINY, tmp_path_factory.mktemp("bench-cache"), processes=1, log=lambda _: None)
+def cache_dir(tmp_path_factory) -> Path:
+    """A CLOUDCORE_CACHE_DIR for the module: the tiny files are made once for all tests."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def tiny_files(cache_dir) -> list[Path]:
+    return data.qa_files(data.TINY, cache_dir / data.CACHE_VERSION, processes=1, log=lambda _: None)
 
 
 def test_tile_index_points_at_real_compressed_tiles(tiny_files):
@@ -78,15 +84,16 @@ def test_disagreement_is_loud():
         check_equal(same, {}, "empty")
 
 
-def test_suite_at_tiny_scale(tmp_path, monkeypatch):
+def test_suite_at_tiny_scale(tmp_path, monkeypatch, cache_dir, tiny_files):
     """P1 end to end on 3 small scenes, 1 run, no delay: every contender agrees (run.py stops
     otherwise) and latest.json has the contract's fields."""
     pytest.importorskip("tests.servers.blob", reason="the shaped server tests/servers/blob.py is not there yet")
     from bench import run
 
-    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(cache_dir))
     out = tmp_path / "latest.json"
-    assert run.main(["--tiny", "--scenes", "3", "--runs", "1", "--delay-ms", "0", "--only", "p1", "--out", str(out)]) == 0
+    args = ["--tiny", "--scenes", "3", "--runs", "1", "--delay-ms", "0", "--large-km", "30", "--only", "p1", "--out", str(out)]
+    assert run.main(args) == 0
     results = json.loads(out.read_text())
     assert set(results["p1"]) == {"cloudcore", "naive", "odc_stac", "odc_stac_pool"}
     for figures in results["p1"].values():
