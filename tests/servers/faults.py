@@ -193,6 +193,7 @@ class FaultServer:
         self._faults: list[Fault] = []
         self._stats = Stats()
         self._log: list[LogEntry] = []
+        self._arrivals: list[tuple[str, str, float]] = []
         self._stop = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: ThreadingHTTPServer | None = None
@@ -275,6 +276,7 @@ class FaultServer:
         with self._lock:
             self._stats = Stats()
             self._log.clear()
+            self._arrivals.clear()
 
     @property
     def log(self) -> list[LogEntry]:
@@ -282,8 +284,18 @@ class FaultServer:
             return list(self._log)
 
     def requests_to(self, pattern: str) -> list[LogEntry]:
-        """Logged requests whose path matches `pattern` (fnmatch), in arrival order."""
+        """Answered requests whose path matches `pattern` (fnmatch), in the order answered."""
         return [entry for entry in self.log if fnmatch.fnmatchcase(entry.path, pattern)]
+
+    def arrivals_to(self, pattern: str) -> list[tuple[str, str, float]]:
+        """(method, path, time.monotonic()) of every request that arrived for `pattern`,
+        answered or not yet (a stalled request is logged only when it ends)."""
+        with self._lock:
+            return [a for a in self._arrivals if fnmatch.fnmatchcase(a[1], pattern)]
+
+    def arrive(self, request: Request, arrived: float) -> None:
+        with self._lock:
+            self._arrivals.append((request.method, request.path, arrived))
 
     def record(self, request: Request, status_code: int, sent: int, arrived: float, fault: Fault | None) -> LogEntry:
         with self._lock:
@@ -382,6 +394,7 @@ class _FaultyHandler(BaseHTTPRequestHandler):
         if request.path.startswith(CONTROL_PREFIX):
             self._send(owner.control(request), request, shaped=False)
             return
+        owner.arrive(request, arrived)
         fault = owner.take_fault(request)
         if fault is not None and fault.kind == "stall" and owner.stopping.wait(fault.seconds):
             self._abort(request, arrived, fault)

@@ -18,6 +18,14 @@ from cloudcore.scene import Scene
 
 ASSET_HOST = "http://assets.placeholder.invalid"
 COLLECTION = "landsat-c2-l2"
+# rustac refuses an asset without an href, so such an asset is stored with this one and a
+# proxy drops it on the way out (rustac writes compact JSON, href first).
+NO_HREF = f"{ASSET_HOST}/no-href"
+
+
+def asset_rewrites(blob_url: str) -> dict[str, str]:
+    """StacFaultProxy rewrites that drop the NO_HREF hrefs and point assets at `blob_url`."""
+    return {f'"href":"{NO_HREF}",': "", ASSET_HOST: blob_url}
 
 
 def footprint_lonlat(tif: Path) -> dict[str, Any]:
@@ -31,14 +39,15 @@ def footprint_lonlat(tif: Path) -> dict[str, Any]:
 
 def stac_item(scene: Scene, root: Path, hrefs: dict[str, str | None] | None = None) -> dict[str, Any]:
     """A landsat-c2-l2 item for `scene` whose assets live under ASSET_HOST, at their path
-    relative to `root`. `hrefs` overrides assets: a relative path, or None for no href."""
+    relative to `root`. `hrefs` overrides assets: a relative path, or None for no href
+    (served through `asset_rewrites`)."""
     footprint = footprint_lonlat(Path(scene.assets["qa_pixel"]))
     ring = footprint["coordinates"][0]
     assets: dict[str, Any] = {}
     for key, local in scene.assets.items():
         assets[key] = {"href": f"{ASSET_HOST}/{Path(local).relative_to(root).as_posix()}", "type": "image/tiff"}
     for key, relpath in (hrefs or {}).items():
-        assets[key] = {"type": "image/tiff"} if relpath is None else {"href": f"{ASSET_HOST}/{relpath}", "type": "image/tiff"}
+        assets[key] = {"href": NO_HREF if relpath is None else f"{ASSET_HOST}/{relpath}", "type": "image/tiff"}
     return {
         "type": "Feature",
         "stac_version": "1.0.0",

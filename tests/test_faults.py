@@ -1,0 +1,527 @@
+"""The fault matrix: cloudcore against a STAC API and blob storage that fail on command.
+
+Four small dates of real GeoTIFFs are served over HTTP by a BlobServer (reads go through
+GDAL's /vsicurl/), their STAC items by rustac behind a StacFaultProxy. Every test starts
+its own blob server and proxy, so GDAL's per-URL cache never hides a request from a
+fault. The reference numbers come from the same files read locally, without HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+
+from cloudcore.aoi import AOI, parse_aoi
+from cloudcore.cache import CoverCache
+from cloudcore.cover import DateCover, compute_cover
+from cloudcore.errors import CloudCoreError, SourceUnreachableError
+from cloudcore.qa import CLEAR_BIT, CLOUD_BIT, CLOUD_SHADOW_BIT
+from cloudcore.sources import stac
+from cloudcore.sources.stac import StacSource
+from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
+from tests.servers import faults
+from tests.servers.blob import BlobServer
+from tests.servers.scenes import asset_rewrites, stac_item
+from tests.servers.stac_faults import StacFaultProxy, carries_page_token
+from tests.stac_server import free_port, running_stac_api
+
+REPO = Path(__file__).resolve().parents[1]
+PIXELS = 64
+CLEAR = 1 << CLEAR_BIT
+CLOUD = 1 << CLOUD_BIT
+SHADOW = (1 << CLOUD_SHADOW_BIT) | CLEAR
+DATES = [dt.date(2024, 5, 1), dt.date(2024, 5, 17), dt.date(2024, 6, 2), dt.date(2024, 6, 18)]
+START, END = dt.date(2024, 4, 1), dt.date(2024, 7, 31)
+NO_HREF_DATE, MISSING_DATE = dt.date(2024, 7, 4), dt.date(2024, 7, 20)
+STATS = ("valid_pct", "cloud_pct", "shadow_pct", "snow_pct", "masked_pct", "clear_pct")
+# Whatever the machine's load, a test that should end in seconds and has not after this hangs.
+GUARD_S = 60.0
+
+
+def _qa(kind: str) -> np.ndarray:
+    qa = np.full((PIXELS, PIXELS), CLEAR, dtype=np.uint16)
+    if kind == "cloud":
+        qa[:] = CLOUD
+    elif kind == "left half cloud":
+        qa[:, : PIXELS // 2] = CLOUD
+    elif kind == "shadow stripes":
+        qa[::4] = SHADOW
+    return qa
+
+
+@dataclass
+class World:
+    root: Path
+    aoi: AOI
+    scenes: list
+    expected: dict[str, tuple]
+    """Date -> the cover numbers from the local files (no HTTP, no faults)."""
+    items: list[dict[str, Any]]
+    broken_items: list[dict[str, Any]]
+    """`items` plus a date whose QA asset has no href and one whose file is missing."""
+
+    def qa_name(self, date: dt.date) -> str:
+        return next(Path(s.assets["qa_pixel"]).name for s in self.scenes if s.date == date)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    root = tmp_path_factory.mktemp("blobs")
+    folder = root / "scenes"
+    folder.mkdir()
+    kinds = ["clear", "cloud", "left half cloud", "shadow stripes"]
+    scenes = [
+        make_scene(folder, f"LC08_L2SP_190027_{d:%Y%m%d}_02_T1", _qa(kind), date=d)
+        for d, kind in zip(DATES, kinds)
+    ]
+    side = PIXELS * 30.0
+    aoi = parse_aoi(lonlat_bbox(UTM33N, ORIGIN[0] + 200, ORIGIN[1] - side + 200, ORIGIN[0] + side - 200, ORIGIN[1] - 200))
+    baseline = compute_cover(ListSource(scenes), aoi, START, END)
+    expected = {r.date: _numbers(r) for r in baseline}
+    # The reference itself is right: independent of any reader, a clear date has no cloud
+    # and a cloudy one nothing else; the half-cloudy date lies between.
+    assert [r.error for r in baseline] == [None] * 4
+    assert expected["2024-05-01"][:2] == (100.0, 0.0) and expected["2024-05-17"][:2] == (100.0, 100.0)
+    assert 30 < expected["2024-06-02"][1] < 70 and 0 < expected["2024-06-18"][2] < 50
+    items = [stac_item(s, root) for s in scenes]
+    extra = [
+        make_scene(folder, f"LC08_L2SP_190027_{d:%Y%m%d}_02_T1", _qa("clear"), date=d) for d in (NO_HREF_DATE, MISSING_DATE)
+    ]
+    broken = [
+        stac_item(extra[0], root, hrefs={"qa_pixel": None}),
+        stac_item(extra[1], root, hrefs={"qa_pixel": "scenes/LC08_NOT_THERE_QA_PIXEL.TIF"}),
+    ]
+    return World(root, aoi, scenes, expected, items, items + broken)
+
+
+@pytest.fixture(scope="module")
+def clean_api(world) -> Iterator[str]:
+    with running_stac_api(world.items) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def broken_api(world) -> Iterator[str]:
+    with running_stac_api(world.broken_items) as url:
+        yield url
+
+
+@dataclass
+class Servers:
+    blob: BlobServer
+    stac: StacFaultProxy
+
+
+@contextlib.contextmanager
+def serving(world: World, upstream: str) -> Iterator[Servers]:
+    """A fresh blob server for the world's files and a proxy pointing items at it."""
+    with BlobServer(world.root) as blob, StacFaultProxy(upstream, rewrite=asset_rewrites(blob.url)) as stac:
+        yield Servers(blob, stac)
+
+
+@pytest.fixture
+def servers(world, clean_api) -> Iterator[Servers]:
+    with serving(world, clean_api) as both:
+        yield both
+
+
+@pytest.fixture(autouse=True)
+def _default_settings(monkeypatch, tmp_path):
+    """Every test starts from the defaults a user has (no overrides from the caller's shell)."""
+    for variable in list(os.environ):
+        if variable.startswith("CLOUDCORE_"):
+            monkeypatch.delenv(variable)
+    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _numbers(record: DateCover) -> tuple:
+    return tuple(getattr(record, name) for name in STATS)
+
+
+def by_date(records: list[DateCover]) -> dict[str, DateCover]:
+    return {r.date: r for r in records}
+
+
+def cover(url: str, world: World, **kwargs: Any) -> list[DateCover]:
+    return compute_cover(StacSource(url, **kwargs), world.aoi, START, END)
+
+
+def timed(call) -> tuple[Any, float]:
+    """The result (or the exception raised) of `call` and how long it took."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except Exception as err:  # the test inspects it
+            box["value"] = err
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(GUARD_S)
+    assert not worker.is_alive(), f"no answer within {GUARD_S:g} s"
+    return box["value"], time.monotonic() - started
+
+
+def assert_complete(records: list[DateCover], world: World) -> None:
+    """Every date measured, with exactly the numbers of the local, fault-free read."""
+    assert [r.error for r in records] == [None] * len(world.expected)
+    assert {r.date: _numbers(r) for r in records} == world.expected
+
+
+def scene_ids(world: World) -> list[str]:
+    return [s.id for s in world.scenes]
+
+
+# -- STAC search -------------------------------------------------------------------------
+
+
+def test_search_429_waits_the_retry_after_then_finds_the_same_scenes(world, servers):
+    servers.stac.inject(faults.status(429, "/search", retry_after=1))
+    scenes, _ = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    assert [s.id for s in scenes] == scene_ids(world)
+    first, second = servers.stac.requests_to("/search")
+    assert (first.status, second.status) == (429, 200)
+    assert second.t - first.t >= 1.0
+
+
+def test_search_rides_out_a_short_503_504_burst(world, servers):
+    servers.stac.inject(faults.status(503, "/search"))
+    servers.stac.inject(faults.status(504, "/search"))
+    scenes, _ = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    assert [s.id for s in scenes] == scene_ids(world)
+    assert [e.status for e in servers.stac.requests_to("/search")] == [503, 504, 200]
+
+
+def test_search_outage_longer_than_the_retries_is_unreachable_with_a_next_step(world, servers):
+    servers.stac.inject(faults.status(503, "/search", times=None))
+    err, seconds = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    assert isinstance(err, SourceUnreachableError)
+    assert "kept failing" in str(err) and "--source demo" in str(err)
+    assert len(servers.stac.requests_to("/search")) == 4  # the first try and 3 retries, no more
+    assert seconds < 10  # backoff 0 + 1 + 2 s, far inside the 60 s search deadline
+
+
+def test_malformed_search_answer_is_fetched_again(world, servers):
+    servers.stac.inject(faults.malformed("/search"))
+    scenes, _ = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    assert [s.id for s in scenes] == scene_ids(world)
+
+
+def test_search_that_stays_malformed_is_a_clear_error(world, servers, monkeypatch):
+    monkeypatch.setattr(stac, "RETRY_BACKOFF_S", 0.05)  # what is under test is the outcome, not the pacing
+    servers.stac.inject(faults.malformed("/search", times=None))
+    err, seconds = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    assert isinstance(err, CloudCoreError)
+    assert "broken answer" in str(err) and "not JSON" not in str(err).split("(")[0]
+    assert "JSON cut off or garbled" in str(err) and servers.stac.url in str(err)
+    assert len(servers.stac.requests_to("/search")) == 3 and seconds < 10
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [faults.status(500, "/search"), faults.reset("/search"), faults.truncate("/search"), faults.malformed("/search")],
+    ids=["500", "reset", "truncated", "malformed"],
+)
+def test_second_page_failing_once_is_fetched_again(world, servers, fault):
+    fault.when = carries_page_token
+    servers.stac.inject(fault)
+    scenes, _ = timed(lambda: StacSource(servers.stac.url, page_limit=2).search(world.aoi, START, END))
+    assert [s.id for s in scenes] == scene_ids(world)
+    assert fault.fired == 1
+
+
+def test_second_page_that_keeps_failing_is_an_error_not_half_the_scenes(world, servers, monkeypatch):
+    monkeypatch.setattr(stac, "RETRY_BACKOFF_S", 0.05)  # what is under test is the outcome, not the pacing
+    servers.stac.inject(faults.status(502, "/search", times=None, when=carries_page_token))
+    err, _ = timed(lambda: StacSource(servers.stac.url, page_limit=2).search(world.aoi, START, END))
+    assert isinstance(err, SourceUnreachableError)
+    assert "on page 2" in str(err) and "not used" in str(err)
+    pages = [e.status for e in servers.stac.requests_to("/search")]
+    assert pages[0] == 200 and set(pages[1:]) == {502}
+
+
+def test_search_stalled_past_the_timeout_fails_within_timeout_times_tries(world, servers, monkeypatch):
+    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "1")
+    servers.stac.inject(faults.stall(30, "/search", times=None))
+    err, seconds = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    assert isinstance(err, SourceUnreachableError) and "did not answer in time" in str(err)
+    assert 1.0 <= seconds < 1.0 * 2 + 1.5  # one read retry: two timeouts and a little
+    assert len(servers.stac.arrivals_to("/search")) == 2
+
+
+def test_asset_without_href_or_file_fails_that_date_only(world, broken_api):
+    with serving(world, broken_api) as both:
+        records, _ = timed(lambda: cover(both.stac.url, world))
+    dates = by_date(records)
+    assert set(dates) == set(world.expected) | {NO_HREF_DATE.isoformat(), MISSING_DATE.isoformat()}
+    no_href, missing = dates.pop(NO_HREF_DATE.isoformat()), dates.pop(MISSING_DATE.isoformat())
+    assert "qa_pixel" in no_href.error and no_href.cloud_pct is None
+    assert "LC08_NOT_THERE_QA_PIXEL.TIF" in missing.error and missing.cloud_pct is None
+    assert_complete(list(dates.values()), world)
+
+
+# -- blob reads during cover -------------------------------------------------------------
+
+
+def test_reads_ride_out_503_bursts_and_429(world, servers):
+    servers.blob.inject(faults.status(503, f"*{world.qa_name(DATES[1])}", times=2))
+    servers.blob.inject(faults.status(429, f"*{world.qa_name(DATES[2])}", retry_after=1))
+    records, _ = timed(lambda: cover(servers.stac.url, world))
+    assert_complete(records, world)
+    statuses = servers.blob.stats()["by_status"]
+    assert statuses[503] == 2 and statuses[429] == 1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "read path: GDAL retries a 429 on its own after GDAL_HTTP_RETRY_DELAY (0.5 s) and ignores Retry-After; "
+    "the read path waits the Retry-After only once GDAL's own retries are used up"))
+def test_read_throttled_with_retry_after_waits_that_long(world, servers):
+    throttled = world.qa_name(DATES[2])
+    servers.blob.inject(faults.status(429, f"*{throttled}", retry_after=2))
+    records, _ = timed(lambda: cover(servers.stac.url, world))
+    assert_complete(records, world)
+    asked = servers.blob.requests_to(f"*{throttled}")
+    assert asked[0].status == 429 and asked[1].status in (200, 206)
+    assert asked[1].t - asked[0].t >= 2.0
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncate"])
+def test_read_cut_mid_body_is_retried(world, servers, kind):
+    # Cut the first answer carrying pixels (a ranged GET past the header), not the header.
+    rule = getattr(faults, kind)(f"*{world.qa_name(DATES[2])}", when=lambda r: "Range" in r.headers)
+    servers.blob.inject(rule)
+    records, _ = timed(lambda: cover(servers.stac.url, world))
+    assert rule.fired == 1
+    assert_complete(records, world)
+
+
+def test_read_stalled_past_the_timeout_fails_that_date_within_bounded_time(world, servers, monkeypatch):
+    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "1")
+    stalled = world.qa_name(DATES[3])
+    servers.blob.inject(faults.stall(30, f"*{stalled}", times=None))
+    records, seconds = timed(lambda: cover(servers.stac.url, world))
+    dates = by_date(records)
+    failed = dates.pop(DATES[3].isoformat())
+    assert failed.error and stalled in failed.error and failed.cloud_pct is None
+    assert "timed out" in failed.error.lower() or "timeout" in failed.error.lower()
+    assert {d: _numbers(r) for d, r in dates.items()} == {d: v for d, v in world.expected.items() if d in dates}
+    assert all(r.error is None for r in dates.values())
+    assert seconds < 20  # 1 s timeouts: GDAL's tries and ours, not the 30 s stall
+
+
+class Signer:
+    """Signs like Planetary Computer: a cached token, a new one only when asked for fresh."""
+
+    def __init__(self, cached: str, fresh: str):
+        self.cached, self.fresh = cached, fresh
+        self.fresh_calls = 0
+
+    def __call__(self, href: str, fresh: bool = False) -> str:
+        self.fresh_calls += fresh
+        return f"{href}?se=2026-01-01&sig={self.fresh if fresh else self.cached}"
+
+
+def test_expired_signature_is_signed_again_once_then_reads(world, servers):
+    servers.blob.valid_signatures = {"new"}
+    signer = Signer(cached="expired", fresh="new")
+    records, _ = timed(lambda: cover(servers.stac.url, world, signer=signer))
+    assert_complete(records, world)
+    refused = [e for e in servers.blob.log if e.status == 403]
+    assert len(refused) == len(DATES) and all("sig=expired" in e.query for e in refused)
+    assert signer.fresh_calls == len(DATES)  # one re-sign per refused read
+    assert all("sig=new" in e.query for e in servers.blob.log if e.status != 403)
+
+
+def test_signature_refused_even_when_fresh_fails_each_date_with_its_reason(world, servers):
+    servers.blob.valid_signatures = {"never-issued"}
+    signer = Signer(cached="expired", fresh="also-refused")
+    records, _ = timed(lambda: cover(servers.stac.url, world, signer=signer))
+    assert len(records) == len(DATES)
+    for record in records:
+        assert record.error and record.cloud_pct is None
+        assert "sig=" not in record.error  # the token never appears in a message
+        assert "403" in record.error or "refused" in record.error.lower() or "signature" in record.error.lower()
+    assert signer.fresh_calls == len(DATES)  # one re-sign per date, not a loop
+
+
+# -- partial results: the CLI's exit status and the cache --------------------------------
+
+
+def cli_args(url: str, world: World) -> list[str]:
+    west, south, east, north = world.aoi.geometry.bounds
+    return ["cover", "--source", url, f"--aoi={west},{south},{east},{north}", "--start", START.isoformat(), "--end", END.isoformat()]
+
+
+def run_cli(url: str, world: World) -> tuple[subprocess.CompletedProcess, float]:
+    """`python -m cloudcore cover` in its own process, with the user's default settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDCORE_") or k == "CLOUDCORE_CACHE_DIR"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "cloudcore", *cli_args(url, world)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=GUARD_S,
+    )
+    return done, time.monotonic() - started
+
+
+def test_cli_exits_3_when_a_date_failed_and_0_when_all_succeed(world, servers, broken_api, capsys):
+    # In this process (the CLI's main, as `python -m cloudcore` runs it): two more interpreter
+    # start-ups would cost more than the whole matrix on a busy machine; the subprocess test
+    # below covers what only a real process shows (one line on stderr, no traceback).
+    import json
+
+    from cloudcore.cli import main
+
+    assert main(cli_args(servers.stac.url, world)) == 0
+    complete = capsys.readouterr()
+    assert {r["date"]: tuple(r[k] for k in STATS) for r in json.loads(complete.out)["dates"]} == world.expected
+    with serving(world, broken_api) as both:
+        assert main(cli_args(both.stac.url, world)) == 3
+    partial = capsys.readouterr()
+    errors = {r["date"]: r["error"] for r in json.loads(partial.out)["dates"]}
+    assert sorted(d for d, e in errors.items() if e) == [NO_HREF_DATE.isoformat(), MISSING_DATE.isoformat()]
+    assert "2 of 6 dates failed" in partial.err
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        500,
+        pytest.param(404, marks=pytest.mark.xfail(strict=True, reason=(
+            "read path: after a read fails for good (no retry, e.g. 404), GDAL's /vsicurl/ cache keeps "
+            "'this URL failed' for the life of the process, so a later run fails without asking the server; "
+            "forget_failures() runs only between tries, not after the last one"))),
+    ],
+)
+def test_failed_date_is_not_cached_and_a_later_run_measures_it(world, servers, tmp_path, code):
+    cache = CoverCache(tmp_path / "cover-cache")
+    failing = world.qa_name(DATES[0])
+    servers.blob.inject(faults.status(code, f"*{failing}", times=None))
+    source = StacSource(servers.stac.url)
+    first, _ = timed(lambda: compute_cover(source, world.aoi, START, END, cache=cache))
+    assert [r.date for r in first if r.error] == [DATES[0].isoformat()]
+    assert len(list(cache.directory.glob("**/*.json"))) == len(DATES) - 1
+    servers.blob.clear_faults()
+    servers.blob.reset_stats()
+    second, _ = timed(lambda: compute_cover(source, world.aoi, START, END, cache=cache))
+    asked = {Path(e.path).name for e in servers.blob.log}
+    assert asked == {failing}  # the other dates came from the cache, the failed one from the server
+    assert_complete(second, world)
+
+
+# -- Planetary Computer unreachable: a clear message within 5 s ---------------------------
+
+UNREACHABLE_S = 5.0
+
+
+@contextlib.contextmanager
+def blackhole() -> Iterator[str]:
+    """A port where connects hang: a listener that never accepts, its backlog filled first.
+
+    Linux drops a SYN when the accept queue is full, so the client's connect waits on
+    retransmissions as it would for a host that has vanished. (A server that accepts and
+    never answers is the other kind of silence: `mute_server`.)
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(16):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            fillers.append(sock)
+            sock.connect_ex(("127.0.0.1", port))
+            if not _connects_within(sock, 0.2):
+                break  # this one hangs: so will the client's
+        else:
+            pytest.fail("could not fill the accept queue: connects never hang here")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for sock in fillers:
+            sock.close()
+        listener.close()
+
+
+def _connects_within(sock: socket.socket, seconds: float) -> bool:
+    import select
+
+    _, writable, _ = select.select([], [sock], [], seconds)
+    return bool(writable) and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+
+
+@contextlib.contextmanager
+def unreachable(kind: str) -> Iterator[str]:
+    if kind == "refused":
+        yield f"http://127.0.0.1:{free_port()}"
+    else:
+        with blackhole() as url:
+            yield url
+
+
+@pytest.mark.parametrize("kind", ["refused", "blackhole"])
+def test_unreachable_api_is_reported_within_5_s_with_default_settings(world, kind):
+    with unreachable(kind) as url:
+        err, seconds = timed(lambda: StacSource(url).search(world.aoi, START, END))
+    assert isinstance(err, SourceUnreachableError), err
+    assert url in str(err) and "--source demo" in str(err)
+    assert seconds < UNREACHABLE_S
+
+
+@contextlib.contextmanager
+def mute_server() -> Iterator[tuple[str, list[float]]]:
+    """Accepts connections, never answers; yields its URL and the times of its accepts."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    accepted: list[float] = []
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(time.monotonic())
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_cli_reports_an_api_that_never_answers_in_one_line_within_5_s(world, tmp_path):
+    # Timed from the CLI's first connection, not from its start: importing numpy and GDAL on
+    # this shared machine is not the network's doing.
+    with mute_server() as (url, accepted):
+        done, _ = run_cli(url, world)
+        ended = time.monotonic()
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"cloudcore: The STAC API at {url} did not answer")
+    assert "--source demo" in lines[0] and "Traceback" not in done.stderr and done.stdout == ""
+    assert accepted and ended - accepted[0] < UNREACHABLE_S
