@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import redact
 from ..errors import UnknownSourceError
 from ..options import PLANETARY_COMPUTER, SOURCE_HELP
 from .base import SceneSource
+
+# Before any source logs a request: pystac-client writes headers (the PC key) at DEBUG.
+redact.install()
 
 
 __all__ = ["SceneSource", "open_source", "PLANETARY_COMPUTER", "SOURCE_HELP"]

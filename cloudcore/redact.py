@@ -1,0 +1,43 @@
+"""Keep secrets out of logs written by the libraries cloudcore uses.
+
+pystac-client logs every request with its headers at DEBUG, and the Planetary Computer
+subscription key travels as a header; a user who turns on DEBUG logging to chase a problem
+must not find the key in the output. A filter on those loggers rewrites each record with
+the key's value (read from the environment when the record is made) replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+SECRET_VARIABLES = ("PC_SDK_SUBSCRIPTION_KEY",)
+# Loggers known to write request headers.
+HEADER_LOGGERS = ("pystac_client", "pystac_client.stac_api_io")
+REDACTED = "[redacted]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces the value of every secret variable in a record's message (never drops a record)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [value for value in (os.environ.get(v, "").strip() for v in SECRET_VARIABLES) if value]
+        if not secrets:
+            return True
+        message = record.getMessage()
+        if any(secret in message for secret in secrets):
+            for secret in secrets:
+                message = message.replace(secret, REDACTED)
+            record.msg, record.args = message, ()
+        return True
+
+
+_FILTER = RedactSecrets()
+
+
+def install() -> None:
+    """Attach the filter to the loggers that write headers (once; safe to call again)."""
+    for name in HEADER_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
