@@ -3,7 +3,8 @@
     python -m tests.load.run --sessions 10 --seconds 120
 
 Starts `streamlit run app.py` on a free loopback port, one Chromium with a context per user
-(each its own Streamlit session), and samples the server's RSS every second. Prints a summary
+(each its own Streamlit session), and samples the server's RSS, CPU time and health-check
+answer time every second. Prints a summary
 table and writes it with every sample to test-artifacts/load/latest.json. Exits 1 when any
 action failed or the page logged an error, 2 when it could not start at all.
 """
@@ -24,9 +25,9 @@ from tests.browser.launch import CHROMIUM_ARGS, REPO, TILE_HOSTS, DashboardDidNo
 
 from .choices import AOIS, PERIODS, THRESHOLDS, Search
 from .ready import ready_at
-from .rss import RssSampler
+from .server_probe import ServerSampler
 from .summary import machine, summarise, table
-from .user import ACTION_TIMEOUT_MS, User
+from .user import ACTION_TIMEOUT_MS, VIEWPORT, Action, User, UserLog
 
 OUT = REPO / "test-artifacts" / "load" / "latest.json"
 STAGGER_S = 0.5
@@ -44,7 +45,7 @@ def _blank_tile() -> bytes:
 async def _warm_up(browser, url: str, fake_tile) -> float:
     """One untimed visit to the example area: the server's first run imports the map and chart
     libraries and measures that area, which no user after the first would wait for."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 2200})
+    context = await browser.new_context(viewport=VIEWPORT)
     await context.route(lambda u: (urlsplit(u).hostname or "") in TILE_HOSTS, fake_tile)
     page = await context.new_page()
     search = Search(AOIS[0], *PERIODS[0], THRESHOLDS[0])
@@ -68,11 +69,16 @@ async def _drive(url: str, chromium: str, sessions: int, seconds: float, think_s
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            warmup_s = await _warm_up(browser, url, fake_tile) if warm_up else None
+            try:
+                warmup_s = await _warm_up(browser, url, fake_tile) if warm_up else None
+            except Exception as err:  # the server cannot show its first page: no point sending users
+                failed = UserLog(-1)
+                failed.actions.append(Action(-1, "warm-up", "chart", time.time(), error=f"{type(err).__name__}: {err}"[:2000]))
+                return [failed], None
             until = time.monotonic() + seconds
             contexts, users = [], []
             for number in range(sessions):
-                context = await browser.new_context(viewport={"width": 1400, "height": 2200})
+                context = await browser.new_context(viewport=VIEWPORT)
                 await context.route(lambda u: (urlsplit(u).hostname or "") in TILE_HOSTS, fake_tile)
                 contexts.append(context)
                 users.append(User(number, context, url, seed, think_s))
@@ -110,13 +116,13 @@ def run_load(sessions: int, seconds: float, *, think_s: float = 1.0, seed: int =
     before = machine()
     try:
         started = time.monotonic()
-        with RssSampler(dashboard.proc.pid) as rss:
+        with ServerSampler(dashboard.proc.pid, dashboard.url) as probe:
             logs, warmup_s = asyncio.run(_drive(dashboard.url, chromium, sessions, seconds, think_s, seed, warm_up))
         elapsed = time.monotonic() - started - (warmup_s or 0.0)
     finally:
         dashboard.stop()
     configured = cache_mb or os.environ.get("CLOUDCORE_UI_CACHE_MB") or "default"
-    summary = summarise(logs, rss.samples, sessions=sessions, seconds=seconds, elapsed_s=elapsed,
+    summary = summarise(logs, probe.samples, sessions=sessions, seconds=seconds, elapsed_s=elapsed,
                         cache_mb=configured, machine_before=before, warmup_s=warmup_s)
     summary["actions_log"] = [vars(a) for log in logs for a in log.actions]
     out.write_text(json.dumps(summary, indent=2))

@@ -27,25 +27,32 @@ def timing(values: list[float]) -> dict:
             "max_s": r(max(values, default=None))}
 
 
-def memory(samples: list[tuple[float, int]], users_from_s: float = 0.0) -> dict:
-    """Start, peak and end RSS, and how much the second half of the users' time added over the first half's peak.
+def server(samples: list[tuple[float, int, float, float | None, float]], users_from_s: float = 0.0) -> dict:
+    """RSS start, peak and end, how much the second half of the users' time added over the first
+    half's peak, the CPU the server used while users were on, and its health-check answer times.
 
     `users_from_s`: when the users started (after the warm-up visit), in the samples' seconds.
     """
     if not samples:
         return {}
-    values = [b for _, b in samples]
-    users = [(t, b) for t, b in samples if t >= users_from_s] or samples
+    values = [s[1] for s in samples]
+    users = [s for s in samples if s[0] >= users_from_s] or samples
     half = (users[0][0] + users[-1][0]) / 2
-    first = [b for t, b in users if t <= half] or values
-    second = [b for t, b in users if t > half] or values
+    first = [s[1] for s in users if s[0] <= half] or values
+    second = [s[1] for s in users if s[0] > half] or values
+    health = [s[3] for s in users]
+    answered = [h for h in health if h is not None]
     return {
-        "start_mb": round(values[0] / MB, 1),
-        "users_start_mb": round(users[0][1] / MB, 1),
-        "peak_mb": round(max(values) / MB, 1),
-        "end_mb": round(values[-1] / MB, 1),
-        "second_half_growth_mb": round((max(second) - max(first)) / MB, 1),
-        "samples": [[t, round(b / MB, 1)] for t, b in samples],
+        "rss_start_mb": round(values[0] / MB, 1),
+        "rss_users_start_mb": round(users[0][1] / MB, 1),
+        "rss_peak_mb": round(max(values) / MB, 1),
+        "rss_end_mb": round(values[-1] / MB, 1),
+        "rss_second_half_growth_mb": round((max(second) - max(first)) / MB, 1),
+        "cpu_s_users": round(users[-1][2] - users[0][2], 1),
+        "browser_cpu_s_users": round(users[-1][4] - users[0][4], 1),
+        "health": timing(answered) | {"unanswered": len(health) - len(answered)},
+        "samples": [[t, round(b / MB, 1), c, None if h is None else round(h, 3), bc] for t, b, c, h, bc in samples],
+        "samples_columns": ["t_s", "rss_mb", "cpu_s", "health_s", "browser_cpu_s"],
     }
 
 
@@ -79,14 +86,15 @@ def summarise(logs: list[UserLog], samples: list[tuple[float, int]], *, sessions
         "click_to_fill": timing([a.seconds for a in done if a.target == "fill"]),
         "by_action": by_kind,
         "warmup_s": None if warmup_s is None else round(warmup_s, 2),
-        "rss": memory(samples, warmup_s or 0.0),
+        "server": server(samples, warmup_s or 0.0),
         "cache_mb": cache_mb,
         "machine": machine_before | {"load_avg_1m_after": machine()["load_avg_1m"]},
     }
 
 
 def table(summary: dict) -> str:
-    chart, fill, rss = summary["click_to_chart"], summary["click_to_fill"], summary["rss"]
+    chart, fill, srv = summary["click_to_chart"], summary["click_to_fill"], summary["server"]
+    health = srv.get("health", {})
 
     def s(v):
         return "-" if v is None else f"{v:.2f}"
@@ -100,8 +108,13 @@ def table(summary: dict) -> str:
         ("click-to-fill p50 / p95 / max s", f"{s(fill['p50_s'])} / {s(fill['p95_s'])} / {s(fill['max_s'])}  (n={fill['n']})"),
         ("warm-up visit s", s(summary["warmup_s"])),
         ("server RSS start / users' start / peak / end MB",
-         f"{rss.get('start_mb', '-')} / {rss.get('users_start_mb', '-')} / {rss.get('peak_mb', '-')} / {rss.get('end_mb', '-')}"
-         f"  (second half added {rss.get('second_half_growth_mb', '-')} MB)"),
+         f"{srv.get('rss_start_mb', '-')} / {srv.get('rss_users_start_mb', '-')} / {srv.get('rss_peak_mb', '-')}"
+         f" / {srv.get('rss_end_mb', '-')}  (second half added {srv.get('rss_second_half_growth_mb', '-')} MB)"),
+        ("CPU s while users were on: server / browsers",
+         f"{srv.get('cpu_s_users', '-')} / {srv.get('browser_cpu_s_users', '-')}"),
+        ("health check p50 / p95 / max s",
+         f"{s(health.get('p50_s'))} / {s(health.get('p95_s'))} / {s(health.get('max_s'))}"
+         f"  ({health.get('unanswered', '-')} unanswered in 10 s)"),
         ("UI cache size MB (CLOUDCORE_UI_CACHE_MB)", summary["cache_mb"]),
         ("machine", f"{summary['machine']['cpus']} CPUs, load {summary['machine']['load_avg_1m']}"
                     f" -> {summary['machine']['load_avg_1m_after']}"),

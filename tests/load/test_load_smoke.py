@@ -54,7 +54,8 @@ def test_the_summary_holds_sensible_numbers(summary):
     fill = summary["click_to_fill"]
     if fill["n"]:
         assert 0 < fill["p50_s"] <= fill["p95_s"] <= fill["max_s"] < 120
-    rss = summary["rss"]
-    assert 0 < rss["start_mb"] <= rss["peak_mb"] and rss["end_mb"] <= rss["peak_mb"]
-    assert len(rss["samples"]) >= SECONDS // 2, "RSS is sampled about once a second"
+    srv = summary["server"]
+    assert 0 < srv["rss_start_mb"] <= srv["rss_peak_mb"] and srv["rss_end_mb"] <= srv["rss_peak_mb"]
+    assert len(srv["samples"]) >= SECONDS // 2, "the server is sampled about once a second"
+    assert srv["cpu_s_users"] > 0 and srv["health"]["n"] > 0
     assert all(a["error"] is None and a["seconds"] > 0 for a in summary["actions_log"])

@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 from .choices import DATE_PICKS, Search, bbox_text, other_aoi, pick_search
 from .ready import PageFault, alerts, ready_at
 
+VIEWPORT = {"width": 1280, "height": 1000}
+"""A laptop screen: the users' browsers share the machine with the server, so they paint no more than needed."""
 ACTION_TIMEOUT_MS = 120_000
 """Longer than any action takes on a loaded 2-core machine; past it the page counts as not rendered."""
 
@@ -109,7 +111,9 @@ class User:
         await asyncio.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
 
     async def _open(self, search: Search) -> bool:
-        return await self._timed("search", "chart", lambda: self.page.goto(search.url(self.base_url)),
+        # Only until the server answers: the page is ready when the chart is, whatever the load event does.
+        return await self._timed("search", "chart",
+                                 lambda: self.page.goto(search.url(self.base_url), wait_until="commit", timeout=ACTION_TIMEOUT_MS),
                                  page_kind="explore", bbox=search.bbox)
 
     async def _retype(self, aoi) -> bool:
@@ -127,6 +131,7 @@ class User:
 
     async def _click_date(self) -> str | None:
         page = self.page
+        await page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
         mark = _pick_mark(await _marks(page), self.rng, _query(page.url).get("date"))
         if mark is None:
             self.log.actions.append(Action(self.number, "date", "chart", time.time(), error="no mark on the chart"))
@@ -164,6 +169,8 @@ class User:
                 ok = await self._retype(search.aoi)
             fresh = not ok
             loops += 1
+            if not ok:
+                await self._think()  # as a person would before trying again, not at once
             if not ok or time.monotonic() >= until:
                 continue
             await self._think()
