@@ -9,6 +9,13 @@ value and says what to do about it.
 class CloudCoreError(Exception):
     """Base class of every error cloudcore raises on purpose."""
 
+    def __str__(self) -> str:
+        # A message may quote a server's answer, and a server that echoes the request would
+        # put the subscription key in front of the user: every message is scrubbed of it.
+        from .redact import scrub
+
+        return scrub(super().__str__())
+
 
 class InvalidAOIError(CloudCoreError, ValueError):
     """The area of interest does not parse or fails validation."""

@@ -1,4 +1,4 @@
-"""Keep secrets out of logs written by the libraries cloudcore uses.
+"""Keep secrets out of logs written by the libraries cloudcore uses, and out of its messages.
 
 pystac-client logs every request with its headers at DEBUG, and the Planetary Computer
 subscription key travels as a header; a user who turns on DEBUG logging to chase a problem
@@ -17,18 +17,27 @@ HEADER_LOGGERS = ("pystac_client", "pystac_client.stac_api_io")
 REDACTED = "[redacted]"
 
 
+def _secrets() -> list[str]:
+    return [value for value in (os.environ.get(v, "").strip() for v in SECRET_VARIABLES) if value]
+
+
+def scrub(text: str) -> str:
+    """`text` with the value of every secret variable replaced by [redacted]."""
+    for secret in _secrets():
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 class RedactSecrets(logging.Filter):
     """Replaces the value of every secret variable in a record's message (never drops a record)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = [value for value in (os.environ.get(v, "").strip() for v in SECRET_VARIABLES) if value]
-        if not secrets:
+        if not _secrets():
             return True
         message = record.getMessage()
-        if any(secret in message for secret in secrets):
-            for secret in secrets:
-                message = message.replace(secret, REDACTED)
-            record.msg, record.args = message, ()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
         return True
 
 

@@ -151,13 +151,19 @@ def test_the_key_is_a_search_header_and_nowhere_in_output_or_logs(pc, capsys, ca
             assert KEY_HEADER not in request["headers"]
 
 
-@pytest.mark.parametrize("status", [400, 403, 500, 503])
+# A server that echoes the request in its error: the message quotes the answer, never the key.
+ECHO = json.dumps({"code": "denied", "description": f"invalid subscription key {MARKER}"}).encode()
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 500, 503])
 def test_a_failing_search_says_so_without_the_key(pc, capsys, caplog, status):
     caplog.set_level(logging.DEBUG)
-    _, recorder = pc(search_status=status)
+    _, recorder = pc(search_status=status, search_body=ECHO)
     code, output = run_cli(capsys, "scenes", "--source", "planetary-computer", f"--aoi={AOI_TEXT}",
                            "--start", "2024-06-01", "--end", "2024-06-30")
     assert code in (1, 2) and "cloudcore:" in output
+    if status < 500:
+        assert "invalid subscription key [redacted]" in output  # the answer is quoted, scrubbed
     assert MARKER not in output and MARKER not in caplog.text
     assert_key_only_in_headers(recorder)
 
@@ -241,7 +247,7 @@ def dashboard(**params) -> AppTest:
 @pytest.mark.parametrize("status", [200, 500, 400])
 def test_the_dashboard_never_shows_the_key(pc, status, tmp_path, monkeypatch):
     monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
-    _, recorder = pc(search_status=status)
+    _, recorder = pc(search_status=status, search_body=ECHO)
     at = dashboard(source="planetary-computer", bbox=AOI_TEXT, start="2024-06-01", end="2024-06-30")
     assert not at.exception, at.exception
     shown = everything_shown(at)
