@@ -425,3 +425,30 @@ def test_proxy_malformed_search_and_dead_upstream():
     assert broken.status == 200
     with pytest.raises(json.JSONDecodeError):
         json.loads(broken.body)
+
+
+def test_many_connections_at_once_are_all_answered_without_a_syn_retransmission(blob_root, data):
+    # 32 clients connecting together: with a small listen backlog some SYNs are dropped and
+    # those clients wait a 1 s retransmission before they are even heard.
+    with BlobServer(blob_root) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        barrier = threading.Barrier(32)
+        waits: list[float] = []
+
+        def connect() -> None:
+            barrier.wait()
+            started = time.monotonic()
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(b"GET /scenes/a.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                while sock.recv(65536):
+                    pass
+            waits.append(time.monotonic() - started)
+
+        threads = [threading.Thread(target=connect) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        stats = server.stats()
+    assert len(waits) == 32 and stats["requests"] == 32
+    assert max(waits) < 0.9  # no one waited out a SYN retransmission (1 s)

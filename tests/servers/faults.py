@@ -206,9 +206,7 @@ class FaultServer:
         if self._httpd is not None:
             return self
         self._stop.clear()
-        httpd = ThreadingHTTPServer(("127.0.0.1", self._port), _handler_for(self))
-        httpd.daemon_threads = True
-        httpd.block_on_close = False  # kept-alive client connections must not hold up stop()
+        httpd = _Listener(("127.0.0.1", self._port), _handler_for(self))
         self._httpd = httpd
         self.url = f"http://127.0.0.1:{httpd.server_address[1]}"
         self._thread = threading.Thread(
@@ -340,6 +338,14 @@ class FaultServer:
             self.reset_stats()
             return json_response(200, {"reset": True})
         return json_response(404, {"error": f"no control endpoint {request.method} {request.path}"})
+
+
+class _Listener(ThreadingHTTPServer):
+    # The default backlog of 5 drops SYNs when 16 readers connect at once, and a dropped SYN
+    # costs the client a 1 s retransmission: a delay the benchmark would blame on the reader.
+    request_queue_size = 128
+    daemon_threads = True
+    block_on_close = False  # kept-alive client connections must not hold up stop()
 
 
 def json_response(code: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
