@@ -24,5 +24,7 @@ view shows which date filled which pixel.
 
 Data: Microsoft Planetary Computer (`landsat-c2-l2`), any STAC API serving such items, or the
 synthetic demo record. Every setting lives in the page address: copy it to share the view.
+A folder of downloaded scenes on the server can be read only when the server's operator shares
+one (`CLOUDCORE_FOLDER_ROOT`); only that folder and what lies inside it can be opened.
 """
 )
