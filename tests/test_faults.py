@@ -525,3 +525,14 @@ def test_cli_reports_an_api_that_never_answers_in_one_line_within_5_s(world, tmp
     assert len(lines) == 1 and lines[0].startswith(f"cloudcore: The STAC API at {url} did not answer")
     assert "--source demo" in lines[0] and "Traceback" not in done.stderr and done.stdout == ""
     assert accepted and ended - accepted[0] < UNREACHABLE_S
+
+
+def test_connect_timeout_comes_from_the_environment(world, monkeypatch):
+    monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", "0.4")
+    with blackhole() as url:
+        err, seconds = timed(lambda: StacSource(url).search(world.aoi, START, END))
+    assert isinstance(err, SourceUnreachableError) and "did not answer in time" in str(err)
+    assert 0.8 <= seconds < 2.0  # two connect tries of 0.4 s, not the default 1.5 s each
+    monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", "soon")
+    with pytest.raises(CloudCoreError, match="CLOUDCORE_CONNECT_TIMEOUT_S"):
+        StacSource(url).search(world.aoi, START, END)
