@@ -18,9 +18,9 @@ import numpy as np
 
 from .aoi import AOI
 from .cache import CoverCache
-from .errors import CloudCoreError
+from .errors import CloudCoreError, InvalidInputError
 from .limits import LANDSAT_RECORD_START, check_date_span, check_scene_count
-from .qa import MaskPolicy, decode_qa, removed_mask
+from .qa import CLOUD_SHADOW_BIT, FILL_BIT, SNOW_BIT, MaskPolicy, bit_set, flags_bitmask, removed_mask
 from .masking import mask_date
 from .mlmask import agreement
 from .read import inside_mask
@@ -41,7 +41,12 @@ COVER_FIELDS = (
     "clear_pct",
     "error",
 )
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 16
+DEFAULT_MEMORY_MB = 1024
+# Peak bytes per AOI pixel while one date is measured: QA (2), the read buffer (2), the AOI
+# and removed masks (2) and counting temporaries (3), rounded up for the read path's copies.
+BYTES_PER_AOI_PIXEL = 16
+LANDSAT_PIXEL_M = 30.0
 
 
 @dataclass(frozen=True)
@@ -109,19 +114,25 @@ def cover_stats(
     computed on the whole array before counting inside the AOI, so a buffer grows clouds that
     sit just outside the AOI into it.
     """
-    classes = decode_qa(qa, platform)
+    qa = np.asarray(qa, dtype=np.uint16)
     if removed is None:
         removed = removed_mask(qa, platform, policy, radsat=radsat, pixel_size_m=pixel_size_m)
-    total = int(inside.sum())
-    valid = classes.valid & inside
-    n_valid = int(valid.sum())
-    masked = _pct(int((removed & valid).sum()), n_valid)
+    total = int(np.count_nonzero(inside))
+    # Counted one class at a time on the valid AOI pixels, so no layer per class is ever held.
+    valid = inside & ~bit_set(qa, FILL_BIT)
+    n_valid = int(np.count_nonzero(valid))
+
+    def share(bits: int) -> float | None:
+        return _pct(int(np.count_nonzero(((qa & np.uint16(bits)) != 0) & valid)), n_valid)
+
+    cloud_bits = flags_bitmask(("cloud", "dilated", "cirrus"), platform)
+    masked = _pct(int(np.count_nonzero(removed & valid)), n_valid)
     return {
         "aoi_pixels": total,
         "valid_pct": _pct(n_valid, total),
-        "cloud_pct": _pct(int((classes.any_cloud & valid).sum()), n_valid),
-        "shadow_pct": _pct(int((classes.shadow & valid).sum()), n_valid),
-        "snow_pct": _pct(int((classes.snow & valid).sum()), n_valid),
+        "cloud_pct": share(cloud_bits),
+        "shadow_pct": share(1 << CLOUD_SHADOW_BIT),
+        "snow_pct": share(1 << SNOW_BIT),
         "masked_pct": masked,
         "clear_pct": None if masked is None else round(100.0 - masked, 2),
     }
@@ -150,7 +161,7 @@ def measure_date(
         mask = mask_date(stack, group.platform, policy, grid.pixel_size)
         stats = cover_stats(stack.qa, group.platform, inside, policy, stack.radsat, grid.pixel_size, removed=mask.removed)
         if mask.ml_removed is not None:
-            valid = ~decode_qa(stack.qa, group.platform).fill
+            valid = ~bit_set(stack.qa, FILL_BIT)
             agreed = agreement(mask.qa_removed, mask.ml_removed, inside, valid=valid)
             stats["ml_agreement"] = {k: agreed[k] for k in ("agree_pct", "iou", "qa_only_pct", "ml_only_pct", "both_pct")}
     except CloudCoreError as err:
@@ -182,8 +193,41 @@ def search_dates(
 
 
 def workers() -> int:
-    """Concurrent reads: CLOUDCORE_WORKERS, default 8 (I/O bound; more did not help on 2 cores)."""
-    return max(1, int(os.environ.get("CLOUDCORE_WORKERS", DEFAULT_WORKERS)))
+    """Concurrent reads: CLOUDCORE_WORKERS, default 16 (each waits on round trips most of the
+    time; more did not help on 2 cores)."""
+    return _env_int("CLOUDCORE_WORKERS", DEFAULT_WORKERS)
+
+
+def memory_budget_mb() -> int:
+    """Memory the dates being measured at once may take: CLOUDCORE_MEMORY_MB, default 1024."""
+    return _env_int("CLOUDCORE_MEMORY_MB", DEFAULT_MEMORY_MB)
+
+
+def workers_for(aoi: AOI, overview: int = 0) -> int:
+    """Dates measured at once: `workers()`, fewer when the AOI is so large that that many
+    dates in memory together would pass `memory_budget_mb()` (always at least one)."""
+    pixels = _grid_km2(aoi) * 1e6 / (LANDSAT_PIXEL_M * 2**overview) ** 2
+    per_date = max(pixels, 1.0) * BYTES_PER_AOI_PIXEL
+    return max(1, min(workers(), int(memory_budget_mb() * 2**20 // per_date)))
+
+
+def _grid_km2(aoi: AOI) -> float:
+    """About the area a date's grid covers: the AOI's bounding box (per part), not the polygon."""
+    parts = getattr(aoi.geometry, "geoms", [aoi.geometry])
+    return sum(AOI(part.envelope).area_km2 for part in parts)
+
+
+def _env_int(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise InvalidInputError(f"{variable}={raw!r} is not a whole number: set e.g. {variable}={default}.") from err
+    if value < 1:
+        raise InvalidInputError(f"{variable}={raw!r} must be at least 1: set e.g. {variable}={default}.")
+    return value
 
 
 def iter_cover(
@@ -210,7 +254,7 @@ def iter_cover(
             todo.append(group)
     if not todo:
         return
-    pool = ThreadPoolExecutor(max_workers=max_workers or workers(), thread_name_prefix="cover")
+    pool = ThreadPoolExecutor(max_workers=max_workers or workers_for(aoi, overview), thread_name_prefix="cover")
     group_of: dict[Future, DateGroup] = {pool.submit(measure_date, g, aoi, source, policy, overview): g for g in todo}
     pending = set(group_of)
     try:
