@@ -49,3 +49,26 @@ def test_peak_memory_of_a_timeline_does_not_grow_with_its_dates(tmp_path):
     # 15x the dates; the peak is what two workers hold at once plus small records.
     assert many < 1.5 * few + 2_000_000, (few, many)
     assert few > 1_000_000  # the measure sees the arrays at all (400x400 px windows)
+
+
+def test_fewer_dates_at_once_when_a_huge_aoi_would_pass_the_memory_budget(monkeypatch):
+    import pytest
+
+    from cloudcore.cover import BYTES_PER_AOI_PIXEL, workers_for
+    from cloudcore.errors import InvalidInputError
+
+    monkeypatch.setenv("CLOUDCORE_WORKERS", "16")
+    monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "1024")
+    small = parse_aoi("-89.44,43.03,-89.35,43.10")  # ~50 km2
+    large = parse_aoi("-90.2,43.0,-89.0,43.9")  # ~100 x 100 km
+    assert workers_for(small) == 16
+    # An independent estimate: the bbox in 30 m pixels, 16 bytes each, into 1 GiB.
+    pixels = (1.2 * 111.32 * 0.7313) * (0.9 * 111.0) * 1e6 / 900  # km per degree at 43.45 N
+    expected = int(1024 * 2**20 // (pixels * BYTES_PER_AOI_PIXEL))
+    assert abs(workers_for(large) - expected) <= 1 and workers_for(large) < 16
+    assert workers_for(large, overview=2) == 16  # a sixteenth of the pixels
+    monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "1")
+    assert workers_for(large) == 1  # never zero
+    monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "lots")
+    with pytest.raises(InvalidInputError, match="CLOUDCORE_MEMORY_MB='lots' is not a whole number"):
+        workers_for(large)
