@@ -350,12 +350,14 @@ def test_signature_refused_even_when_fresh_fails_each_date_with_its_reason(world
     servers.blob.valid_signatures = {"never-issued"}
     signer = Signer(cached="expired", fresh="also-refused")
     records, _ = timed(lambda: cover(servers.stac.url, world, signer=signer))
-    assert len(records) == len(DATES)
+    assert sorted(r.date for r in records) == sorted(world.expected)
     for record in records:
-        assert record.error and record.cloud_pct is None
-        assert "sig=" not in record.error  # the token never appears in a message
-        assert "403" in record.error or "refused" in record.error.lower() or "signature" in record.error.lower()
+        assert record.cloud_pct is None
+        assert f"refused {record.scene_ids[0]}_QA_PIXEL.TIF" in record.error  # which file, and why
+        assert "signature" in record.error
+        assert "also-refused" not in record.error and "sig=" not in record.error  # never the token
     assert signer.fresh_calls == len(DATES)  # one re-sign per date, not a loop
+    assert len([e for e in servers.blob.log if e.status == 403]) == 2 * len(DATES)
 
 
 # -- partial results: the CLI's exit status and the cache --------------------------------
