@@ -226,19 +226,21 @@ def test_search_that_stays_malformed_is_a_clear_error(world, servers, monkeypatc
     servers.stac.inject(faults.malformed("/search", times=None))
     err, seconds = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
     assert isinstance(err, CloudCoreError)
-    assert "broken answer" in str(err) and "not JSON" not in str(err).split("(")[0]
-    assert "JSON cut off or garbled" in str(err) and servers.stac.url in str(err)
+    assert "broken answer" in str(err) and "JSON cut off or garbled" in str(err) and servers.stac.url in str(err)
     assert len(servers.stac.requests_to("/search")) == 3 and seconds < 10
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [faults.status(500, "/search"), faults.reset("/search"), faults.truncate("/search"), faults.malformed("/search")],
-    ids=["500", "reset", "truncated", "malformed"],
-)
-def test_second_page_failing_once_is_fetched_again(world, servers, fault):
-    fault.when = carries_page_token
-    servers.stac.inject(fault)
+ONCE_ON_PAGE_2 = {
+    "500": lambda: faults.status(500, "/search", when=carries_page_token),
+    "reset": lambda: faults.reset("/search", when=carries_page_token),
+    "truncated": lambda: faults.truncate("/search", when=carries_page_token),
+    "malformed": lambda: faults.malformed("/search", when=carries_page_token),
+}
+
+
+@pytest.mark.parametrize("kind", ONCE_ON_PAGE_2)
+def test_second_page_failing_once_is_fetched_again(world, servers, kind):
+    fault = servers.stac.inject(ONCE_ON_PAGE_2[kind]())
     scenes, _ = timed(lambda: StacSource(servers.stac.url, page_limit=2).search(world.aoi, START, END))
     assert [s.id for s in scenes] == scene_ids(world)
     assert fault.fired == 1
