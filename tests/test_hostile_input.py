@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -396,3 +397,30 @@ def test_limit_defaults_are_the_documented_ones():
     assert limits.max_geojson_bytes() == 5_000_000
     assert limits.max_date_span_years() == 100
     assert limits.max_scenes() == 5_000
+
+
+# --- the page itself, given a hostile address ----------------------------------------------------
+
+
+def test_a_hostile_address_opens_the_page_with_one_note_and_no_exception(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.stac_server import free_port
+
+    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "2")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    hostile = {"source": f"http://127.0.0.1:{free_port()}", "bbox": "nan,nan,nan,nan", "start": "0001-01-01",
+               "end": "9999-12-31", "cc": "nan", "thr": "inf", "buffer": "-5", "window": "1e999",
+               "date": "[x](http://127.0.0.1/phish)", "flags": "cloud,evil", "mask": "rm -rf /", "method": "__import__",
+               "order": "<b>"}
+    for name, value in hostile.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    notes = [w.value for w in at.warning if w.value.startswith("Some settings in the page address")]
+    assert len(notes) == 1 and "phish" not in notes[0] and "rm -rf" not in notes[0]
+    for name in ("bbox", "start", "end", "cc", "thr", "buffer", "window", "date", "flags", "mask", "method", "order"):
+        assert f"- {name} " in notes[0], name
+    assert at.date_input[0].value == LANDSAT_RECORD_START and at.date_input[1].value == latest_date(dt.date.today())
+    assert any("did not answer" in e.value or "could not be reached" in e.value for e in at.error), [e.value for e in at.error]
