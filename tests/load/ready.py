@@ -58,7 +58,7 @@ async def ready_at(page, timeout_ms: float, *, page_kind: str, date: str | None 
     """Epoch seconds at which the page started showing the wanted view (waits for it to settle)."""
     await page.evaluate("() => { window.__readySince = null; }")
     handle = await page.wait_for_function(
-        _PREDICATE, arg=[{"page": page_kind, "date": date, "bbox": bbox}, QUIET_MS], timeout=timeout_ms, polling=50,
+        _PREDICATE, arg=[{"page": page_kind, "date": date, "bbox": bbox}, QUIET_MS], timeout=timeout_ms, polling=100,
     )
     result = await handle.json_value()
     if "error" in result:

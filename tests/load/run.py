@@ -30,8 +30,8 @@ from .summary import machine, summarise, table
 from .user import ACTION_TIMEOUT_MS, VIEWPORT, Action, User, UserLog
 
 OUT = REPO / "test-artifacts" / "load" / "latest.json"
-STAGGER_S = 0.5
-"""Users arrive this far apart, as people do; all are busy within seconds."""
+STAGGER_S = 2.0
+"""Users arrive this far apart, as people do (all ten are on within 20 s), not as one burst of page loads."""
 
 
 def _blank_tile() -> bytes:
@@ -45,7 +45,7 @@ def _blank_tile() -> bytes:
 async def _warm_up(browser, url: str, fake_tile) -> float:
     """One untimed visit to the example area: the server's first run imports the map and chart
     libraries and measures that area, which no user after the first would wait for."""
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
     await context.route(lambda u: (urlsplit(u).hostname or "") in TILE_HOSTS, fake_tile)
     page = await context.new_page()
     search = Search(AOIS[0], *PERIODS[0], THRESHOLDS[0])
@@ -78,7 +78,7 @@ async def _drive(url: str, chromium: str, sessions: int, seconds: float, think_s
             until = time.monotonic() + seconds
             contexts, users = [], []
             for number in range(sessions):
-                context = await browser.new_context(viewport=VIEWPORT)
+                context = await browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
                 await context.route(lambda u: (urlsplit(u).hostname or "") in TILE_HOSTS, fake_tile)
                 contexts.append(context)
                 users.append(User(number, context, url, seed, think_s))

@@ -20,7 +20,9 @@ from .choices import DATE_PICKS, Search, bbox_text, other_aoi, pick_search
 from .ready import PageFault, alerts, ready_at
 
 VIEWPORT = {"width": 1280, "height": 1000}
-"""A laptop screen: the users' browsers share the machine with the server, so they paint no more than needed."""
+"""A laptop screen. The users' browsers share the machine with the server, so they paint no more
+than needed, and their contexts ask for reduced motion: spinners animated in software for ten
+pages cost more CPU than the server's own work (measured with the browser CPU the summary shows)."""
 ACTION_TIMEOUT_MS = 120_000
 """Longer than any action takes on a loaded 2-core machine; past it the page counts as not rendered."""
 
