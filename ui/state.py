@@ -21,17 +21,15 @@ from cloudcore.options import FILL_METHODS
 from cloudcore.mlmask import MASK_KINDS
 
 from . import config
-from .url_params import (  # noqa: F401 - re-exported: pages use these names from here
+from .url_params import (  # DEMO_BBOX and ORDERS: pages use them from here
     CUSTOM,
     DEMO_BBOX,
     FLAG_CHOICES,
     FOLDER,
     ORDERS,
-    PC_EXAMPLE_BBOX,
     SOURCES,
     geojson_to_poly,
     latest_date,
-    poly_to_geojson,
     settings_from_params,
 )
 
