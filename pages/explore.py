@@ -10,7 +10,7 @@ import streamlit as st
 from cloudcore.errors import CloudCoreError, SourceUnreachableError
 from ui import maps, services, state, uploads
 from ui.charts import timeline
-from ui.feedback import show_error
+from ui.feedback import plain, show_error
 
 view = state.current()
 st.title("Cloud over your area, date by date")
@@ -111,7 +111,7 @@ c3.metric("Dates that failed", len(failed))
 if failed:
     with st.expander(f"{len(failed)} dates could not be measured"):
         for r in failed:
-            st.write(f"**{r.date}** ({r.platform}): {r.error}")
+            st.write(f"**{r.date}** ({r.platform}): {plain(r.error)}")  # the error may quote a remote server
 
 options = [r.date for r in sorted(measured, key=lambda r: r.obscured_pct)]
 if options:
