@@ -32,10 +32,10 @@ from .errors import InvalidAOIError, SceneReadError
 T = TypeVar("T")
 
 DEFAULT_HTTP_TIMEOUT_S = 10
-# Our own tries around a whole read, on top of GDAL's per-request retries (which cover 429,
-# 502, 503 and 504): they add what GDAL does not retry (500, a reset or truncated body, a
-# stall) and an expired signature, which needs a fresh href.
+# Our own tries around a whole read, on top of GDAL's per-request retries of 500/502/504:
+# throttling answers that name a wait, broken transfers, and an expired signature.
 READ_TRIES = 2
+THROTTLED_TRIES = 4
 READ_BACKOFF_S = 0.5
 # Longest Retry-After we honour on a read: longer would keep the whole timeline waiting.
 MAX_RETRY_AFTER_S = 10.0
@@ -74,6 +74,9 @@ def gdal_options() -> dict[str, str | int]:
         "CPL_VSIL_CURL_CHUNK_SIZE": "8192",
         "GDAL_HTTP_MAX_RETRY": "3",
         "GDAL_HTTP_RETRY_DELAY": "0.5",
+        # 429 and 503 are left to `with_retries`, which waits what the server's Retry-After
+        # asks (GDAL would retry them after its own fixed delay).
+        "GDAL_HTTP_RETRY_CODES": "500,502,504",
     }
 
 
@@ -210,41 +213,52 @@ def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int =
             return vrt.read(band)
 
 
-def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T], tries: int = READ_TRIES) -> T:
-    """`read(href)`, tried again on a transient failure (with backoff) and once with a freshly
-    signed href when the storage answers 403.
+def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T]) -> T:
+    """`read(href)`, tried again when that may help.
+
+    - 403: once more with a freshly signed href (a second 403 means the key, not the clock);
+    - 429 or 503 (throttling): up to THROTTLED_TRIES in all, each after the wait the server
+      asks for in Retry-After (GDAL leaves these codes to us: it would ignore the header);
+    - a reset, truncated or otherwise broken transfer: once more, after a short backoff;
+    - a timeout: not again here (GDAL already retried it, each costing a full timeout).
+    Whatever happens, GDAL forgets the failure, so a later read asks the server again.
 
     Args:
         get_href: Returns the href to read; called with True to ask for a fresh signature.
         read: The read to run on it.
-        tries: Attempts in all.
     """
-    fresh = False
-    resigned = False
-    for attempt in range(1, tries + 1):
+    fresh = resigned = False
+    attempt = 0
+    while True:
+        attempt += 1
         href = get_href(fresh)
         try:
             return read(href)
-        except ForbiddenReadError:
-            if resigned or attempt == tries:
-                raise
-            resigned = fresh = True  # re-sign once: a second 403 means the key, not the clock
-        except TransientReadError as err:
-            if attempt == tries:
-                raise
+        except SceneReadError as err:
+            forget_failures(href)
             fresh = False
-            time.sleep(max(READ_BACKOFF_S * 2 ** (attempt - 1), _asked_wait(href, str(err))))
-        forget_failures(href)
-    raise AssertionError("unreachable")  # the loop returns or raises
+            if isinstance(err, ForbiddenReadError) and not resigned:
+                resigned = fresh = True
+                continue
+            if not isinstance(err, TransientReadError) or _TIMED_OUT.search(str(err)):
+                raise
+            throttled = _THROTTLED.search(str(err)) is not None
+            if attempt >= (THROTTLED_TRIES if throttled else READ_TRIES):
+                raise
+            backoff = READ_BACKOFF_S * 2 ** (attempt - 1)
+            time.sleep(max(backoff, _asked_wait(href)) if throttled else backoff)
 
 
-def _asked_wait(href: str, message: str) -> float:
+_THROTTLED = re.compile(r"\b(?:429|503)\b")
+_TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
+
+
+def _asked_wait(href: str) -> float:
     """Seconds a throttling server asks us to wait (its Retry-After), capped; 0 if it did not say.
 
-    GDAL retries 429/503 on its own but ignores Retry-After, so when its retries are used up
-    on one of those we ask the server once (a HEAD) how long it wants.
+    GDAL's error does not carry the response headers, so we ask the server once (a HEAD).
     """
-    if not re.search(r"\b(?:429|503)\b", message) or not href.startswith(("http://", "https://")):
+    if not href.startswith(("http://", "https://")):
         return 0.0
     import requests  # only on this rare path
 
