@@ -209,6 +209,17 @@ def run_p2(runs: int, root: Path, results: dict) -> None:
     results["p2"] = {"cloudcore": summary}
 
 
+def code_version() -> dict:
+    """The commit measured, and whether the tree had uncommitted changes: figures belong to code."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": bool(git("status", "--porcelain", "--", "cloudcore"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "uncommitted_changes": None}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="cloudcore's benchmark suite (issue 5).")
     parser.add_argument("--runs", type=int, default=3, help="fresh-process runs per contender; the median is reported")
@@ -231,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"--only: unknown scenario(s) {', '.join(sorted(unknown))}; use any of {', '.join(SCENARIOS)}")
     layout = data.TINY if args.tiny else data.FULL
-    results: dict = {"machine": machine.describe()}
+    results: dict = {"machine": machine.describe(), "code": code_version()}
+    if results["code"]["uncommitted_changes"]:
+        log("cloudcore/ has uncommitted changes: these figures will belong to no commit")
     results["settings"] = {
         "delay_ms": args.delay_ms, "bandwidth_mbps": args.mbps, "runs": args.runs, "scenes": args.scenes,
         "aoi_km": args.aoi_km, "large_aoi_km": args.large_km, "distinct_files": layout.files,
