@@ -173,10 +173,6 @@ CONTENDERS: dict[str, Callable[[list[dict], Any, dict], tuple[dict, dict]]] = {
 }
 
 
-def _worker_peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def _start_cluster(job: dict):
     """A LocalCluster of job['workers'] processes, each capped at job['worker_memory']."""
     import os
@@ -220,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     aoi = parse_aoi(json.dumps(job["aoi"]))
 
     cluster = None
-    extra: dict[str, Any] = {}
     if args.name == "cloudcore_dask":
         cluster, job["_client"] = _start_cluster(job)  # cluster start-up is not the work: before the clock
         import cloudcore.distributed  # noqa: F401
@@ -232,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"name": args.name, "wall_s": round(wall, 3), "peak_rss_mb": peak_rss_mb(), "dates": dates, **extra}
     if cluster is not None:
         client = job.pop("_client")
-        result["worker_peak_rss_mb"] = sorted(client.run(_worker_peak_rss_mb).values())
+        result["worker_peak_rss_mb"] = sorted(client.run(peak_rss_mb).values())
         client.close()
         cluster.close()
     json.dump(result, sys.stdout)
