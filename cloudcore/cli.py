@@ -61,6 +61,26 @@ def _overview(text: str) -> int:
     return value
 
 
+def _bounded(kind: str, low: float, high: float, unit: str, cast: Callable[[str], float] = float):
+    """An argparse type for a number in low..high, saying so when it is not."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from err
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g} {unit}")
+        return value
+
+    return parse
+
+
+# A buffer wider than this removes whole scenes; a window longer than this is not a fill.
+MAX_BUFFER_M = 5000
+MAX_WINDOW_DAYS = 3650
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cloudcore", description="Landsat clouds over an area of interest.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -78,7 +98,8 @@ def _build_parser() -> argparse.ArgumentParser:
     def mask_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--flags", default=",".join(sorted(DEFAULT_FLAGS)),
                        help="QA flags that remove a pixel: any of fill,dilated,cirrus,cloud,shadow,snow,water")
-        p.add_argument("--buffer-m", type=float, default=0.0, help="grow removed cloud and shadow by this many metres")
+        p.add_argument("--buffer-m", type=_bounded("a distance in metres", 0, MAX_BUFFER_M, "m"), default=0.0,
+                       help=f"grow removed cloud and shadow by this many metres (0..{MAX_BUFFER_M})")
         p.add_argument("--mask", default="qa", choices=MASK_KINDS,
                        help="qa: QA_PIXEL (default); ml: the machine-learning model (slower: reads 6 bands and runs "
                             "the model per date); qa+ml: their union")
@@ -106,7 +127,8 @@ def _build_parser() -> argparse.ArgumentParser:
     fill = commands.add_parser("fill", help="mask one date and fill its cloudy pixels from other dates")
     common(fill, dates=False)
     fill.add_argument("--date", required=True, type=_date, help="the date to fill, YYYY-MM-DD")
-    fill.add_argument("--window-days", type=int, default=None, help="use donor dates up to this many days away (default 60)")
+    fill.add_argument("--window-days", type=_bounded("a number of days", 0, MAX_WINDOW_DAYS, "days", int), default=None,
+                      help=f"use donor dates up to this many days away (default 60, at most {MAX_WINDOW_DAYS})")
     fill.add_argument("--method", default=DEFAULT_FILL_METHOD, choices=FILL_METHODS,
                       help="nearest-matched (default): the nearest clear date that can be colour-matched to the target, "
                            "matched; nearest: the nearest clear date as it is; median: the median of clear dates; "
@@ -120,7 +142,7 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--aoi", default=None, help="default: the demo's example area")
     evaluate.add_argument("--start", type=_date, default=None, help="default: the demo record's first date")
     evaluate.add_argument("--end", type=_date, default=None, help="default: the demo record's last date")
-    evaluate.add_argument("--window-days", type=int, default=60)
+    evaluate.add_argument("--window-days", type=_bounded("a number of days", 0, MAX_WINDOW_DAYS, "days", int), default=60)
     evaluate.add_argument("--format", choices=("table", "json"), default="table")
 
     demo = commands.add_parser("demo", help="write the synthetic demo catalog (COGs, STAC items, truth) to a folder")
@@ -188,10 +210,12 @@ def _scene_record(scene) -> dict[str, Any]:
 
 
 def _run_scenes(args: argparse.Namespace) -> None:
+    from .cover import search_scenes
+
     _check_dates(args.start, args.end)
     aoi = parse_aoi(args.aoi)
     source = open_source(args.source)
-    scenes = source.search(aoi, args.start, args.end, args.max_scene_cloud)
+    scenes = search_scenes(source, aoi, args.start, args.end, args.max_scene_cloud)
     _emit([_scene_record(s) for s in scenes], "scenes", SCENE_FIELDS, args.format)
     print(f"{len(scenes)} scenes", file=sys.stderr)
 

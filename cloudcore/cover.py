@@ -24,7 +24,7 @@ from .qa import CLOUD_SHADOW_BIT, FILL_BIT, SNOW_BIT, MaskPolicy, bit_set, flags
 from .masking import mask_date
 from .mlmask import agreement
 from .read import inside_mask
-from .scene import SR_BANDS, DateGroup, group_by_date
+from .scene import SR_BANDS, DateGroup, Scene, group_by_date
 from .sources.base import SceneSource
 from .stack import read_date_on_aoi
 
@@ -171,14 +171,14 @@ def measure_date(
     return DateCover(**base, **stats)
 
 
-def search_dates(
+def search_scenes(
     source: SceneSource,
     aoi: AOI,
     start: dt.date,
     end: dt.date,
     max_scene_cloud_pct: float | None = None,
-) -> list[DateGroup]:
-    """The acquisitions over the AOI, oldest first.
+) -> list[Scene]:
+    """The scenes over the AOI, as the source sorts them.
 
     The date span and the number of scenes found are held to `cloudcore.limits`, so an absurd
     request is refused before any read. Time before Landsat 4's launch holds no scene and is
@@ -189,7 +189,18 @@ def search_dates(
         return []
     scenes = source.search(aoi, max(start, LANDSAT_RECORD_START), end, max_scene_cloud_pct)
     check_scene_count(len(scenes))
-    return group_by_date(scenes)
+    return scenes
+
+
+def search_dates(
+    source: SceneSource,
+    aoi: AOI,
+    start: dt.date,
+    end: dt.date,
+    max_scene_cloud_pct: float | None = None,
+) -> list[DateGroup]:
+    """The acquisitions over the AOI, oldest first (`search_scenes` merged into dates)."""
+    return group_by_date(search_scenes(source, aoi, start, end, max_scene_cloud_pct))
 
 
 def workers() -> int:

@@ -53,7 +53,6 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 import numpy as np
-from scipy import ndimage, stats
 
 from .errors import InvalidInputError
 from .options import FILL_METHODS
@@ -437,6 +436,8 @@ class _Matcher:
 def _robust_line(x: np.ndarray, y: np.ndarray, start: np.ndarray, outlier_mad: float, rounds: int = 5) -> tuple[float, float]:
     """(gain, offset) of y = gain * x + offset: least squares on the inliers of a robust start line."""
     if np.ptp(x[start]) > 0:
+        from scipy import stats  # here, not at import: scipy.stats alone takes ~1 s to load
+
         gain, offset = stats.siegelslopes(y[start], x[start])
     else:  # the start sample happens to be flat: begin from the plain least-squares line
         gain, offset = _least_squares(x, y)
@@ -518,6 +519,8 @@ def _pixel_score(donor: Layer, target_date: dt.date, scoring: PixelScore) -> np.
         distance = np.full(donor.usable.shape, cap)  # nothing removed anywhere: as far as it gets
     else:
         # Euclidean distance (px) of each usable pixel to the nearest unusable one of this donor.
+        from scipy import ndimage  # loaded only by the method that needs it
+
         distance = np.minimum(ndimage.distance_transform_edt(donor.usable), cap)
     days = abs((donor.date - target_date).days)
     return (

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Iterable, Literal
 
 import numpy as np
-from scipy import ndimage
 
 from .errors import InvalidInputError
 from .options import DEFAULT_FLAGS
@@ -216,6 +215,8 @@ def removed_mask(
         hit |= ((np.asarray(radsat).astype(np.uint16) & RADSAT_BANDS_1_TO_7) != 0) & valid
     structure = buffer_structure(policy.buffer_m, pixel_size_m)
     if structure is not None and hit.any():
+        from scipy import ndimage  # only a buffer needs it; loading it costs ~0.4 s
+
         hit = ndimage.binary_dilation(hit, structure=structure) & valid
     hit |= fill
     return hit

@@ -21,6 +21,17 @@ from cloudcore.cli import main
         (["cover", "--source", "demo", "--aoi", "0,0,5,5", "--start", "2024-01-01", "--end", "2024-02-01"], "limit"),
         (["fill", "--source", "demo", "--aoi", "10,50,11,51", "--date", "2024-01-01", "--method", "mean", "--out", "x.tif"], "invalid choice: 'mean'"),
         (["bogus"], "invalid choice"),
+        (["fill", "--source", "demo", "--aoi", "10,50,11,51", "--date", "2024-01-01", "--out", "x.tif",
+          "--window-days", "999999999"], "999999999 is outside 0..3650 days"),
+        (["evaluate", "--window-days", "-1"], "-1 is outside 0..3650 days"),
+        (["cover", "--source", "demo", "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01",
+          "--buffer-m", "1e12"], "1e12 is outside 0..5000 m"),
+        (["cover", "--source", "demo", "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01",
+          "--buffer-m", "nan"], "nan is outside 0..5000 m"),
+        (["cover", "--source", "demo", "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01",
+          "--overview", "9"], "not an overview level"),
+        (["scenes", "--source", "demo", "--aoi", "10,50,11,51", "--start", "0001-01-01", "--end", "9999-01-01"],
+         "CLOUDCORE_MAX_DATE_SPAN_YEARS"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(argv, expected, capsys):
