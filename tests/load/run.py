@@ -57,7 +57,7 @@ async def _warm_up(browser, url: str, fake_tile) -> float:
 
 
 async def _drive(url: str, chromium: str, sessions: int, seconds: float, think_s: float, seed: int,
-                 warm_up: bool) -> tuple[list, float | None]:
+                 warm_up: bool, shots: Path) -> tuple[list, float | None]:
     from playwright.async_api import async_playwright
 
     tile = _blank_tile()
@@ -81,7 +81,7 @@ async def _drive(url: str, chromium: str, sessions: int, seconds: float, think_s
                 context = await browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
                 await context.route(lambda u: (urlsplit(u).hostname or "") in TILE_HOSTS, fake_tile)
                 contexts.append(context)
-                users.append(User(number, context, url, seed, think_s))
+                users.append(User(number, context, url, seed, think_s, shots))
 
             async def start(user: User):
                 await asyncio.sleep(user.number * STAGGER_S)
@@ -112,12 +112,16 @@ def run_load(sessions: int, seconds: float, *, think_s: float = 1.0, seed: int =
     ensure_demo_catalog()
     env = {"CLOUDCORE_UI_CACHE_MB": cache_mb} if cache_mb else {}
     out.parent.mkdir(parents=True, exist_ok=True)
+    shots = out.parent / "failures"
+    for old in shots.glob("user*.png"):  # screenshots of an earlier run's failures
+        old.unlink()
     dashboard = start_dashboard(demo_cache, out.parent / "server.log", env)
     before = machine()
     try:
         started = time.monotonic()
         with ServerSampler(dashboard.proc.pid, dashboard.url) as probe:
-            logs, warmup_s = asyncio.run(_drive(dashboard.url, chromium, sessions, seconds, think_s, seed, warm_up))
+            logs, warmup_s = asyncio.run(_drive(dashboard.url, chromium, sessions, seconds, think_s, seed, warm_up,
+                                                shots))
         elapsed = time.monotonic() - started - (warmup_s or 0.0)
     finally:
         dashboard.stop()

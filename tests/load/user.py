@@ -14,6 +14,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .choices import DATE_PICKS, Search, bbox_text, other_aoi, pick_search
@@ -83,8 +84,9 @@ def _pick_mark(marks, rng: random.Random, current: str | None):
 
 
 class User:
-    def __init__(self, number: int, context, base_url: str, seed: int, think_s: float):
+    def __init__(self, number: int, context, base_url: str, seed: int, think_s: float, shots: Path | None = None):
         self.number = number
+        self.shots = shots
         self.context = context
         self.base_url = base_url
         self.rng = random.Random(seed * 1000 + number)
@@ -107,7 +109,20 @@ class User:
             action.error = str(fault)
         except Exception as err:  # a timeout or a closed page: the page did not render
             action.error = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+        if action.error:
+            await self._keep_evidence(action)
         return action.error is None
+
+    async def _keep_evidence(self, action: Action) -> None:
+        """Where the page was and what it showed when the action failed."""
+        try:
+            action.error += f" (at {self.page.url})"
+            if self.shots is not None:
+                self.shots.mkdir(parents=True, exist_ok=True)
+                shot = self.shots / f"user{self.number}-action{len(self.log.actions)}-{action.kind}.png"
+                await self.page.screenshot(path=str(shot), timeout=15_000)
+        except Exception:
+            pass  # evidence is a courtesy: the error itself is already recorded
 
     async def _think(self) -> None:
         await asyncio.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
