@@ -32,7 +32,8 @@ ACTION_TIMEOUT_MS = 120_000
 class Action:
     user: int
     kind: str
-    """search (opened a link), retype (typed a bbox in the page), date (clicked a mark), compare, back."""
+    """search (opened a link), retype (typed a bbox in the page), date (clicked a mark), compare, back;
+    step: something between those broke (finding a mark, typing), which also counts as an error."""
     target: str
     """chart or fill: what the user waited for."""
     started: float
@@ -178,31 +179,41 @@ class User:
         loops, fresh = 0, True
         search = pick_search(self.rng)
         while time.monotonic() < until:
-            if fresh or loops % 3 == 0:
-                search = pick_search(self.rng)
-                ok = await self._open(search)
-            else:
-                search = Search(other_aoi(self.rng, search.aoi), search.start, search.end, search.threshold)
-                ok = await self._retype(search.aoi)
-            fresh = not ok
-            loops += 1
-            if not ok:
-                await self._think()  # as a person would before trying again, not at once
-            if not ok or time.monotonic() >= until:
-                continue
-            await self._think()
-            date = await self._click_date()
-            if date is None or time.monotonic() >= until:
-                fresh = date is None
-                continue
-            await self._think()
-            if not await self._compare(date) or time.monotonic() >= until:
+            try:
+                search, fresh = await self._loop(search, fresh or loops % 3 == 0, until)
+            except Exception as err:  # a step between the timed ones (finding a mark, typing) broke
+                action = Action(self.number, "step", "chart", time.time(),
+                                error=f"{type(err).__name__}: {str(err).splitlines()[0][:300]}")
+                self.log.actions.append(action)
+                await self._keep_evidence(action)
                 fresh = True
-                continue
-            await self._think()
-            fresh = not await self._back(date)
-            await self._think()
+            loops += 1
         return self.log
+
+    async def _loop(self, search: Search, open_link: bool, until: float) -> tuple[Search, bool]:
+        """One round: search, date, Compare, back. Returns the search and whether the next round
+        should start from a fresh link (after a failure)."""
+        if open_link:
+            search = pick_search(self.rng)
+            ok = await self._open(search)
+        else:
+            search = Search(other_aoi(self.rng, search.aoi), search.start, search.end, search.threshold)
+            ok = await self._retype(search.aoi)
+        await self._think()  # after a failure too, as a person would before trying again
+        if not ok or time.monotonic() >= until:
+            return search, not ok
+        date = await self._click_date()
+        if date is None or time.monotonic() >= until:
+            return search, date is None
+        await self._think()
+        if not await self._compare(date):
+            return search, True
+        if time.monotonic() >= until:
+            return search, False
+        await self._think()
+        ok = await self._back(date)
+        await self._think()
+        return search, not ok
 
     def _on_console(self, message) -> None:
         if message.type == "error":
