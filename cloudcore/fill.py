@@ -53,8 +53,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Literal, Sequence
 
 import numpy as np
+from scipy import ndimage, stats
 
 from .errors import InvalidInputError
+from .scene import date_code  # noqa: F401 - provenance codes; also imported from here
 from .options import FILL_METHODS
 
 FillMethod = Literal["nearest", "nearest-matched", "median", "best-pixel"]
@@ -211,11 +213,6 @@ class FillResult:
     unfilled_px: int
     corrections: tuple[Correction, ...] = ()
     """nearest-matched only: the correction of every donor that filled a pixel, nearest first."""
-
-
-def date_code(d: dt.date) -> int:
-    """The date as the integer YYYYMMDD, e.g. 2024-01-05 -> 20240105."""
-    return d.year * 10_000 + d.month * 100 + d.day
 
 
 def fill_gaps(
@@ -436,8 +433,6 @@ class _Matcher:
 def _robust_line(x: np.ndarray, y: np.ndarray, start: np.ndarray, outlier_mad: float, rounds: int = 5) -> tuple[float, float]:
     """(gain, offset) of y = gain * x + offset: least squares on the inliers of a robust start line."""
     if np.ptp(x[start]) > 0:
-        from scipy import stats  # here, not at import: scipy.stats alone takes ~1 s to load
-
         gain, offset = stats.siegelslopes(y[start], x[start])
     else:  # the start sample happens to be flat: begin from the plain least-squares line
         gain, offset = _least_squares(x, y)
@@ -519,8 +514,6 @@ def _pixel_score(donor: Layer, target_date: dt.date, scoring: PixelScore) -> np.
         distance = np.full(donor.usable.shape, cap)  # nothing removed anywhere: as far as it gets
     else:
         # Euclidean distance (px) of each usable pixel to the nearest unusable one of this donor.
-        from scipy import ndimage  # loaded only by the method that needs it
-
         distance = np.minimum(ndimage.distance_transform_edt(donor.usable), cap)
     days = abs((donor.date - target_date).days)
     return (

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import InvalidInputError
-from .fill import date_code
+from .scene import date_code
 
 # ref: USGS Landsat Collection 2 Level-2 Science Product Guides (LSDS-1619 for 8-9, LSDS-1618 for 4-7),
 # "Scale factors": surface reflectance = DN x 0.0000275 - 0.2; DN 0 is fill.

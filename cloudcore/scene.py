@@ -14,6 +14,11 @@ from typing import Any, Mapping
 
 from .errors import InvalidInputError
 
+def date_code(d: dt.date) -> int:
+    """The date as the integer YYYYMMDD, e.g. 2024-01-05 -> 20240105 (provenance values)."""
+    return d.year * 10_000 + d.month * 100 + d.day
+
+
 # Band keys as Planetary Computer's landsat-c2-l2 names them.
 SR_BANDS: tuple[str, ...] = ("red", "green", "blue", "nir08", "swir16", "swir22")
 QA_BAND = "qa_pixel"
