@@ -9,7 +9,6 @@ instead of numbers; it never stops the others.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
@@ -18,8 +17,8 @@ import numpy as np
 
 from .aoi import AOI
 from .cache import CoverCache
-from .errors import CloudCoreError, InvalidInputError
-from .limits import LANDSAT_RECORD_START, check_date_span, check_scene_count
+from .errors import CloudCoreError
+from .limits import LANDSAT_RECORD_START, check_date_span, check_scene_count, env_number
 from .qa import CLOUD_SHADOW_BIT, FILL_BIT, SNOW_BIT, MaskPolicy, bit_set, flags_bitmask, removed_mask
 from .masking import mask_date
 from .mlmask import agreement
@@ -206,12 +205,12 @@ def search_dates(
 def workers() -> int:
     """Concurrent reads: CLOUDCORE_WORKERS, default 16 (each waits on round trips most of the
     time; more did not help on 2 cores)."""
-    return _env_int("CLOUDCORE_WORKERS", DEFAULT_WORKERS)
+    return max(1, int(env_number("CLOUDCORE_WORKERS", DEFAULT_WORKERS, "threads")))
 
 
 def memory_budget_mb() -> int:
     """Memory the dates being measured at once may take: CLOUDCORE_MEMORY_MB, default 1024."""
-    return _env_int("CLOUDCORE_MEMORY_MB", DEFAULT_MEMORY_MB)
+    return max(1, int(env_number("CLOUDCORE_MEMORY_MB", DEFAULT_MEMORY_MB, "MB")))
 
 
 def workers_for(aoi: AOI, overview: int = 0) -> int:
@@ -226,19 +225,6 @@ def _grid_km2(aoi: AOI) -> float:
     """About the area a date's grid covers: the AOI's bounding box (per part), not the polygon."""
     parts = getattr(aoi.geometry, "geoms", [aoi.geometry])
     return sum(AOI(part.envelope).area_km2 for part in parts)
-
-
-def _env_int(variable: str, default: int) -> int:
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as err:
-        raise InvalidInputError(f"{variable}={raw!r} is not a whole number: set e.g. {variable}={default}.") from err
-    if value < 1:
-        raise InvalidInputError(f"{variable}={raw!r} must be at least 1: set e.g. {variable}={default}.")
-    return value
 
 
 def iter_cover(
@@ -256,13 +242,8 @@ def iter_cover(
     Dates found in `cache` come first, without a read; complete new records are stored there.
     Closing the generator early (or Ctrl-C) cancels the dates not yet started.
     """
-    todo = []
-    for group in groups:
-        cached = cached_record(cache, group, aoi, policy, overview)
-        if cached is not None:
-            yield cached
-        else:
-            todo.append(group)
+    done, todo = split_cached(cache, groups, aoi, policy, overview)
+    yield from done
     if not todo:
         return
     pool = ThreadPoolExecutor(max_workers=max_workers or workers_for(aoi, overview), thread_name_prefix="cover")
@@ -277,6 +258,20 @@ def iter_cover(
                 yield record
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def split_cached(
+    cache: CoverCache | None, groups: list[DateGroup], aoi: AOI, policy: MaskPolicy, overview: int
+) -> tuple[list[DateCover], list[DateGroup]]:
+    """(records found in `cache`, the dates still to measure)."""
+    found, todo = [], []
+    for group in groups:
+        record = cached_record(cache, group, aoi, policy, overview)
+        if record is None:
+            todo.append(group)
+        else:
+            found.append(record)
+    return found, todo
 
 
 def cached_record(

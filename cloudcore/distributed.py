@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from .aoi import AOI
 from .cache import CoverCache
-from .cover import DateCover, cached_record, measure_date, store_record
+from .cover import DateCover, measure_date, split_cached, store_record
 from .errors import SourceUnreachableError
 from .qa import MaskPolicy
 from .scene import DateGroup
@@ -59,13 +59,8 @@ def iter_cover_dask(
     """`cover.iter_cover`, with each date measured as a task on the cluster at `scheduler`."""
     from distributed import as_completed
 
-    todo = []
-    for group in groups:
-        cached = cached_record(cache, group, aoi, policy, overview)
-        if cached is not None:
-            yield cached
-        else:
-            todo.append(group)
+    done, todo = split_cached(cache, groups, aoi, policy, overview)
+    yield from done
     if not todo:
         return
     client = connect(scheduler)

@@ -48,8 +48,11 @@ _DAYS_PER_YEAR = 365.25
 _BYTES_PER_MB = 1_000_000
 
 
-def _env_number(variable: str, default: float, unit: str, error: type[CloudCoreError]) -> float:
-    """A positive, finite number from `variable`, else `default` when unset or blank."""
+def env_number(
+    variable: str, default: float, unit: str, error: type[CloudCoreError] = InvalidInputError
+) -> float:
+    """A positive, finite number from `variable`, else `default` when unset or blank (every
+    setting cloudcore reads from the environment goes through here, so all say the same)."""
     raw = os.environ.get(variable, "").strip()
     if not raw:
         return default
@@ -66,27 +69,27 @@ def _env_number(variable: str, default: float, unit: str, error: type[CloudCoreE
 
 def max_area_km2() -> float:
     """The AOI area limit in km2, from CLOUDCORE_MAX_AOI_KM2 (default 50,000)."""
-    return _env_number(AREA_VARIABLE, DEFAULT_MAX_AREA_KM2, "km2", InvalidAOIError)
+    return env_number(AREA_VARIABLE, DEFAULT_MAX_AREA_KM2, "km2", InvalidAOIError)
 
 
 def max_vertices() -> int:
     """The AOI vertex limit, from CLOUDCORE_MAX_AOI_VERTICES (default 10,000)."""
-    return int(_env_number(VERTICES_VARIABLE, DEFAULT_MAX_VERTICES, "vertices", InvalidAOIError))
+    return int(env_number(VERTICES_VARIABLE, DEFAULT_MAX_VERTICES, "vertices", InvalidAOIError))
 
 
 def max_geojson_bytes() -> int:
     """The GeoJSON text or upload limit in bytes, from CLOUDCORE_MAX_GEOJSON_MB (default 5 MB)."""
-    return int(_env_number(GEOJSON_VARIABLE, DEFAULT_MAX_GEOJSON_MB, "MB", InvalidAOIError) * _BYTES_PER_MB)
+    return int(env_number(GEOJSON_VARIABLE, DEFAULT_MAX_GEOJSON_MB, "MB", InvalidAOIError) * _BYTES_PER_MB)
 
 
 def max_date_span_years() -> float:
     """The longest search in years, from CLOUDCORE_MAX_DATE_SPAN_YEARS (default 100)."""
-    return _env_number(DATE_SPAN_VARIABLE, DEFAULT_MAX_DATE_SPAN_YEARS, "years", InvalidInputError)
+    return env_number(DATE_SPAN_VARIABLE, DEFAULT_MAX_DATE_SPAN_YEARS, "years", InvalidInputError)
 
 
 def max_scenes() -> int:
     """The most scenes one search may return, from CLOUDCORE_MAX_SCENES (default 5,000)."""
-    return int(_env_number(SCENES_VARIABLE, DEFAULT_MAX_SCENES, "scenes", InvalidInputError))
+    return int(env_number(SCENES_VARIABLE, DEFAULT_MAX_SCENES, "scenes", InvalidInputError))
 
 
 def check_area(area_km2: float, limit_km2: float | None = None) -> None:

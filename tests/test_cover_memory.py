@@ -70,5 +70,5 @@ def test_fewer_dates_at_once_when_a_huge_aoi_would_pass_the_memory_budget(monkey
     monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "1")
     assert workers_for(large) == 1  # never zero
     monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "lots")
-    with pytest.raises(InvalidInputError, match="CLOUDCORE_MEMORY_MB='lots' is not a whole number"):
+    with pytest.raises(InvalidInputError, match="CLOUDCORE_MEMORY_MB='lots' is not a number of MB"):
         workers_for(large)

@@ -9,14 +9,14 @@ at the deadline. Signed hrefs expire (about 45 minutes), so nothing here caches 
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Callable, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import requests
 
-from ..errors import InvalidInputError, SceneReadError, SourceUnreachableError
+from ..errors import SceneReadError, SourceUnreachableError
+from ..limits import env_number
 
 T = TypeVar("T")
 
@@ -35,16 +35,7 @@ _PUBLIC_ACCOUNTS = frozenset({"ai4edatasetspublicassets"})
 
 def env_seconds(variable: str, default: float) -> float:
     """A positive number of seconds from the environment at call time, else `default`."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as err:
-        raise InvalidInputError(f"{variable}={raw!r} is not a number of seconds: set e.g. {variable}=10.") from err
-    if not value > 0:
-        raise InvalidInputError(f"{variable}={raw!r} must be more than 0 seconds: set e.g. {variable}=10.")
-    return value
+    return env_number(variable, default, "seconds")
 
 
 class DeadlineExceeded(TimeoutError):
