@@ -51,16 +51,6 @@ def _percent(text: str) -> float:
     return value
 
 
-def _overview(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an overview level: give 0 (full resolution), 1, 2, ...") from err
-    if not 0 <= value <= 8:
-        raise argparse.ArgumentTypeError(f"{value} is not an overview level: give 0 (full resolution) up to 8")
-    return value
-
-
 def _bounded(kind: str, low: float, high: float, unit: str, cast: Callable[[str], float] = float):
     """An argparse type for a number in low..high, saying so when it is not."""
 
@@ -114,7 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     mask_options(cover)
     cover.add_argument("--max-scene-cloud", type=_percent, help="skip scenes whose scene-wide cloud cover is above this %%")
     cover.add_argument("--format", choices=("json", "csv"), default="json")
-    cover.add_argument("--overview", type=_overview, default=0,
+    cover.add_argument("--overview", type=_bounded("an overview level", 0, 8, "(0 = full resolution)", int), default=0,
                        help="0: full resolution (default); 1, 2, ...: estimate from the files' overviews (each level "
                             "halves the resolution and moves about a quarter of the bytes), for large areas")
     cover.add_argument("--scheduler", default=None,
