@@ -34,8 +34,9 @@ from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
 from tests.servers import faults
 from tests.servers.blob import BlobServer
 from tests.servers.scenes import asset_rewrites, stac_item
+from tests.servers.silence import blackhole, unreachable
 from tests.servers.stac_faults import StacFaultProxy, carries_page_token
-from tests.stac_server import free_port, running_stac_api
+from tests.stac_server import running_stac_api
 
 REPO = Path(__file__).resolve().parents[1]
 PIXELS = 64
@@ -415,52 +416,6 @@ def test_failed_date_is_not_cached_and_a_later_run_measures_it(world, servers, t
 # -- Planetary Computer unreachable: a clear message within 5 s ---------------------------
 
 UNREACHABLE_S = 5.0
-
-
-@contextlib.contextmanager
-def blackhole() -> Iterator[str]:
-    """A port where connects hang: a listener that never accepts, its backlog filled first.
-
-    Linux drops a SYN when the accept queue is full, so the client's connect waits on
-    retransmissions as it would for a host that has vanished. (A server that accepts and
-    never answers is the other kind of silence: `mute_server`.)
-    """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers: list[socket.socket] = []
-    try:
-        for _ in range(16):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setblocking(False)
-            fillers.append(sock)
-            sock.connect_ex(("127.0.0.1", port))
-            if not _connects_within(sock, 0.2):
-                break  # this one hangs: so will the client's
-        else:
-            pytest.fail("could not fill the accept queue: connects never hang here")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for sock in fillers:
-            sock.close()
-        listener.close()
-
-
-def _connects_within(sock: socket.socket, seconds: float) -> bool:
-    import select
-
-    _, writable, _ = select.select([], [sock], [], seconds)
-    return bool(writable) and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
-
-
-@contextlib.contextmanager
-def unreachable(kind: str) -> Iterator[str]:
-    if kind == "refused":
-        yield f"http://127.0.0.1:{free_port()}"
-    else:
-        with blackhole() as url:
-            yield url
 
 
 @pytest.mark.parametrize("kind", ["refused", "blackhole"])

@@ -89,3 +89,20 @@ def test_compare_with_the_ml_mask_shows_where_the_masks_disagree():
     assert not at.exception, at.exception
     assert any(m.label == "Masks agree on" for m in at.metric), _texts(at)
     assert at.query_params["mask"] in ("qa+ml", ["qa+ml"])
+
+
+@pytest.mark.parametrize("kind", ["refused", "blackhole"])
+def test_an_unreachable_stac_api_is_one_message_in_the_page_within_5_s(kind):
+    import time
+
+    from tests.servers.silence import unreachable
+
+    with unreachable(kind) as url:
+        _app(source=url, bbox=BBOX).run()  # the first run imports the page's libraries: not the wait we time
+        started = time.perf_counter()
+        at = _app(source=url, bbox=BBOX).run()
+        seconds = time.perf_counter() - started
+    assert not at.exception, at.exception
+    messages = [e.value for e in at.error]
+    assert any("could not be reached" in m or "did not answer" in m for m in messages), _texts(at)
+    assert seconds < 5.0, f"the page took {seconds:.1f} s to say the API cannot be reached"
