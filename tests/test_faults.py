@@ -36,7 +36,7 @@ from tests.servers.blob import BlobServer
 from tests.servers.scenes import asset_rewrites, stac_item
 from tests.servers.silence import blackhole, unreachable
 from tests.servers.stac_faults import StacFaultProxy, carries_page_token
-from tests.stac_server import running_stac_api
+from tests.stac_server import outcome_within, running_stac_api
 
 REPO = Path(__file__).resolve().parents[1]
 PIXELS = 64
@@ -161,20 +161,9 @@ def cover(url: str, world: World, **kwargs: Any) -> list[DateCover]:
 
 def timed(call) -> tuple[Any, float]:
     """The result (or the exception raised) of `call` and how long it took."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = call()
-        except Exception as err:  # the test inspects it
-            box["value"] = err
-
     started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(GUARD_S)
-    assert not worker.is_alive(), f"no answer within {GUARD_S:g} s"
-    return box["value"], time.monotonic() - started
+    value = outcome_within(GUARD_S, call)
+    return value, time.monotonic() - started
 
 
 def assert_complete(records: list[DateCover], world: World) -> None:
