@@ -167,8 +167,9 @@ def outcome_within(seconds: float, call: Callable[[], Any]) -> Any:
 
 
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """Accepts connections and never answers (a hung API)."""
+def silent_server(accepted: list[float] | None = None) -> Iterator[str]:
+    """Accepts connections and never answers (a hung API); appends each accept's
+    `time.monotonic()` to `accepted` when given."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -182,6 +183,8 @@ def silent_server() -> Iterator[str]:
                 conn, _ = listener.accept()
             except (socket.timeout, OSError):
                 continue
+            if accepted is not None:
+                accepted.append(time.monotonic())
             held.append(conn)
 
     thread = threading.Thread(target=accept, daemon=True)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,7 @@ from tests.servers.blob import BlobServer
 from tests.servers.scenes import asset_rewrites, stac_item
 from tests.servers.silence import blackhole, unreachable
 from tests.servers.stac_faults import StacFaultProxy, carries_page_token
-from tests.stac_server import outcome_within, running_stac_api
+from tests.stac_server import outcome_within, running_stac_api, silent_server
 
 REPO = Path(__file__).resolve().parents[1]
 PIXELS = 64
@@ -416,43 +414,12 @@ def test_unreachable_api_is_reported_within_5_s_with_default_settings(world, kin
     assert seconds < UNREACHABLE_S
 
 
-@contextlib.contextmanager
-def mute_server() -> Iterator[tuple[str, list[float]]]:
-    """Accepts connections, never answers; yields its URL and the times of its accepts."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.05)
-    accepted: list[float] = []
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            accepted.append(time.monotonic())
-            held.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
-    finally:
-        stop.set()
-        thread.join(2)
-        for conn in held:
-            conn.close()
-        listener.close()
-
-
 def test_cli_reports_an_api_that_never_answers_in_one_line_within_5_s(world):
     # Timed from the CLI's first connection to its message, not from its start or to its exit:
     # importing numpy and GDAL, and unloading them, on this shared machine is not the network's doing.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDCORE_") or k == "CLOUDCORE_CACHE_DIR"}
-    with mute_server() as (url, accepted):
+    accepted: list[float] = []
+    with silent_server(accepted) as url:
         process = subprocess.Popen(
             [sys.executable, "-m", "cloudcore", *cli_args(url, world)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

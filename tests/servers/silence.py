@@ -17,7 +17,7 @@ def blackhole() -> Iterator[str]:
 
     Linux drops a SYN when the accept queue is full, so the client's connect waits on
     retransmissions as it would for a host that has vanished. (A server that accepts and
-    never answers is the other kind of silence: `mute_server`.)
+    never answers is the other kind of silence: `tests.stac_server.silent_server`.)
     """
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
