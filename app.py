@@ -1,10 +1,17 @@
-"""The dashboard's frame: page setup, the shared sidebar, URL state and navigation."""
+"""The dashboard's frame: settings, page setup, the shared sidebar, URL state and navigation."""
 
 import streamlit as st
 
+from cloudcore import SettingsError
 from ui import assets, config, state
 
 st.set_page_config(page_title="Landsat clouds over your area", layout="wide")
+
+try:
+    config.settings()  # read and checked once at start; every page gets them from ui.config
+except SettingsError as err:
+    st.error(f"This dashboard cannot start: {err}")
+    st.stop()
 
 
 @st.cache_resource(show_spinner=False)

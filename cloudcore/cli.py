@@ -1,8 +1,9 @@
-"""python -m cloudcore: scenes, cover, fill, evaluate and demo from the command line.
+"""python -m cloudcore (or `cloudcore`): scenes, cover, fill, evaluate and demo from the command line.
 
-JSON (or CSV) goes to stdout; progress and errors go to stderr. Bad input exits with
-status 2 and one line saying what was wrong and what to do; a service that cannot be
-reached exits with status 1; a `cover` in which some dates failed exits with status 3.
+JSON (or CSV) goes to stdout; progress and errors go to stderr. Bad input, a bad setting
+included, exits with status 2 and one line saying what was wrong and what to do; a service
+that cannot be reached exits with status 1; a `cover` in which some dates failed exits with
+status 3. The settings (CLOUDCORE_* variables) are read once, when a command starts.
 """
 
 from __future__ import annotations
@@ -10,28 +11,49 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import CloudCoreError, InvalidInputError, SceneReadError, SourceUnreachableError
-from .options import DEFAULT_FILL_METHOD, DEFAULT_FLAGS, FILL_METHODS, MASK_KINDS, SOURCE_HELP
+from .options import DEFAULT_FLAGS, MASK_KINDS, PLANETARY_COMPUTER
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .sources.scene import Scene
 
 # Everything heavier (numpy, GDAL, the model) is imported where a command runs, so that
-# `--help` and argument errors answer at once.
+# `--help` and argument errors answer at once. The fill methods' registry is light.
 
 SCENE_FIELDS = ("id", "datetime", "platform", "wrs_path", "wrs_row", "scene_cloud_pct", "land_cloud_pct")
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3  # the output is complete except for dates that failed (their `error` says why)
+EXIT_INTERRUPTED = 130
+
+SOURCE_HELP = "planetary-computer (default), demo, an http(s):// STAC API root, or a folder of Landsat C2 L2 files"
+# The flag that sets each front-door argument: an error about an argument names its flag.
+FLAGS = {
+    "aoi": "--aoi", "start": "--start", "end": "--end", "date": "--date", "source": "--source",
+    "window_days": "--window-days", "method": "--method", "mask": "--mask", "flags": "--flags",
+    "buffer_m": "--buffer-m", "max_scene_cloud": "--max-scene-cloud", "overview": "--overview",
+    "scheduler": "--scheduler", "out": "--out", "png": "--png",
+}
+# Bounds the CLI checks while parsing, so a bad number is refused before anything loads.
+MAX_BUFFER_M = 5000
+MAX_WINDOW_DAYS = 3650
+MAX_OVERVIEW = 8
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, not a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise InvalidInputError(f"{message} (see `python -m cloudcore {self.prog.split()[-1]} --help`)")
+        command = self.prog.split()[-1]
+        see = "cloudcore --help" if command == "cloudcore" else f"cloudcore {command} --help"
+        raise InvalidInputError(f"{message} (see `{see}`)")
 
 
 def _date(text: str) -> dt.date:
@@ -51,10 +73,10 @@ def _percent(text: str) -> float:
     return value
 
 
-def _bounded(kind: str, low: float, high: float, unit: str, cast: Callable[[str], float] = float):
+def _bounded(kind: str, low: float, high: float, unit: str, cast: Callable[[str], Any] = float) -> Callable[[str], Any]:
     """An argparse type for a number in low..high, saying so when it is not."""
 
-    def parse(text: str):
+    def parse(text: str) -> Any:
         try:
             value = cast(text)
         except ValueError as err:
@@ -66,17 +88,14 @@ def _bounded(kind: str, low: float, high: float, unit: str, cast: Callable[[str]
     return parse
 
 
-# A buffer wider than this removes whole scenes; a window longer than this is not a fill.
-MAX_BUFFER_M = 5000
-MAX_WINDOW_DAYS = 3650
-
-
 def _build_parser() -> argparse.ArgumentParser:
+    from .gapfill.registry import DEFAULT_METHOD, FILL_METHODS, describe_methods
+
     parser = _Parser(prog="cloudcore", description="Landsat clouds over an area of interest.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser, dates: bool = True) -> None:
-        p.add_argument("--source", default="planetary-computer", help=SOURCE_HELP)
+        p.add_argument("--source", default=PLANETARY_COMPUTER, help=SOURCE_HELP)
         p.add_argument(
             "--aoi", required=True,
             help="bbox minlon,minlat,maxlon,maxlat (use --aoi=-76,0,-75,1 for negative numbers), GeoJSON text or a .geojson file",
@@ -104,7 +123,8 @@ def _build_parser() -> argparse.ArgumentParser:
     mask_options(cover)
     cover.add_argument("--max-scene-cloud", type=_percent, help="skip scenes whose scene-wide cloud cover is above this %%")
     cover.add_argument("--format", choices=("json", "csv"), default="json")
-    cover.add_argument("--overview", type=_bounded("an overview level", 0, 8, "(0 = full resolution)", int), default=0,
+    cover.add_argument("--overview", type=_bounded("an overview level", 0, MAX_OVERVIEW, "(0 = full resolution)", int),
+                       default=0,
                        help="0: full resolution (default); 1, 2, ...: estimate from the files' overviews (each level "
                             "halves the resolution and moves about a quarter of the bytes), for large areas")
     cover.add_argument("--scheduler", default=None,
@@ -119,10 +139,9 @@ def _build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--date", required=True, type=_date, help="the date to fill, YYYY-MM-DD")
     fill.add_argument("--window-days", type=_bounded("a number of days", 0, MAX_WINDOW_DAYS, "days", int), default=None,
                       help=f"use donor dates up to this many days away (default 60, at most {MAX_WINDOW_DAYS})")
-    fill.add_argument("--method", default=DEFAULT_FILL_METHOD, choices=FILL_METHODS,
-                      help="nearest-matched (default): the nearest clear date that can be colour-matched to the target, "
-                           "matched; nearest: the nearest clear date as it is; median: the median of clear dates; "
-                           "best-pixel: the best-scored clear pixel")
+    fill.add_argument("--method", default=DEFAULT_METHOD, choices=FILL_METHODS,
+                      help="; ".join(f"{name}{' (default)' if name == DEFAULT_METHOD else ''}: {text}"
+                                     for name, text, _ in describe_methods()))
     mask_options(fill)
     fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
     fill.add_argument("--png", help="also write a true-colour PNG of the filled image")
@@ -141,45 +160,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _progress(label: str) -> Callable[[int, int], None]:
-    """A one-line progress counter on stderr (rewritten in place on a terminal)."""
-    tty = sys.stderr.isatty()
+    from .api.inputs import text_progress
 
-    def report(done: int, total: int) -> None:
-        end = "\r" if tty and done < total else "\n"
-        if tty or done == total or done % 10 == 0:
-            print(f"{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    return report
-
-
-def _check_dates(start: dt.date, end: dt.date) -> None:
-    if end < start:
-        raise InvalidInputError(f"--start {start} is after --end {end}: swap them.")
-
-
-def parse_aoi(text: str):
-    """The AOI a user gave (cloudcore.aoi, imported when a command needs it)."""
-    from .aoi import parse_aoi as parse
-
-    return parse(text)
-
-
-def open_source(spec: str):
-    """The scene source a user named (cloudcore.sources, imported when a command needs it)."""
-    from .sources import open_source as open_named
-
-    return open_named(spec)
-
-
-def _policy(args: argparse.Namespace):
-    from .qa import MaskPolicy, parse_flags
-
-    return MaskPolicy(flags=parse_flags(args.flags), buffer_m=args.buffer_m, kind=args.mask)
+    return text_progress(label)
 
 
 def _emit(records: list[dict[str, Any]], key: str, fields: Sequence[str], fmt: str) -> None:
     if fmt == "csv":
-        from .export import rows_to_csv
+        from .io.export import rows_to_csv
 
         sys.stdout.write(rows_to_csv(records, fields))
     else:
@@ -187,10 +175,10 @@ def _emit(records: list[dict[str, Any]], key: str, fields: Sequence[str], fmt: s
         sys.stdout.write("\n")
 
 
-def _scene_record(scene) -> dict[str, Any]:
+def _scene_record(scene: Scene) -> dict[str, Any]:
     return {
         "id": scene.id,
-        "datetime": scene.datetime.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "datetime": scene.datetime.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "platform": scene.platform,
         "wrs_path": scene.wrs_path,
         "wrs_row": scene.wrs_row,
@@ -199,42 +187,39 @@ def _scene_record(scene) -> dict[str, Any]:
     }
 
 
-def _run_scenes(args: argparse.Namespace) -> None:
-    from .cover import search_scenes
+def _none_found(count: int, what: str, args: argparse.Namespace) -> None:
+    """Say on stderr that a search found nothing, and where to look next (the table stays valid)."""
+    if count == 0:
+        print(f"No Landsat {what} over this AOI between {args.start} and {args.end} in {args.source}: "
+              "widen the dates, move the AOI, or raise --max-scene-cloud.", file=sys.stderr)
 
-    _check_dates(args.start, args.end)
-    aoi = parse_aoi(args.aoi)
-    source = open_source(args.source)
-    scenes = search_scenes(source, aoi, args.start, args.end, args.max_scene_cloud)
+
+def _run_scenes(args: argparse.Namespace, settings: Settings) -> None:
+    from .dates import as_date_range
+    from .geo.aoi import parse_aoi
+    from .sources import open_source
+    from .sources.search import search_scenes
+
+    start, end = as_date_range(args.start, args.end)
+    aoi = parse_aoi(args.aoi, settings=settings)
+    source = open_source(args.source, settings)
+    scenes = search_scenes(source, aoi, start, end, args.max_scene_cloud, settings=settings)
     _emit([_scene_record(s) for s in scenes], "scenes", SCENE_FIELDS, args.format)
     print(f"{len(scenes)} scenes", file=sys.stderr)
+    _none_found(len(scenes), "scene", args)
 
 
-def _run_cover(args: argparse.Namespace) -> int:
-    from .cache import CoverCache
-    from .cover import COVER_FIELDS, iter_cover, search_dates
-    from .distributed import scheduler_from_env
+def _run_cover(args: argparse.Namespace, settings: Settings) -> int:
+    from .api.frontdoor import measure_cover
+    from .stats.cover import COVER_FIELDS
 
-    _check_dates(args.start, args.end)
-    aoi = parse_aoi(args.aoi)
-    policy = _policy(args)
-    source = open_source(args.source)
-    groups = search_dates(source, aoi, args.start, args.end, args.max_scene_cloud)
-    progress = _progress("dates measured")
-    cache = None if args.no_cache else CoverCache()
-    scheduler = args.scheduler or scheduler_from_env()
-    if scheduler:
-        from .distributed import iter_cover_dask
-
-        measured = iter_cover_dask(groups, aoi, source, policy, scheduler=scheduler, overview=args.overview, cache=cache)
-    else:
-        measured = iter_cover(groups, aoi, source, policy, overview=args.overview, cache=cache)
-    records = []
-    for record in measured:
-        records.append(record)
-        progress(len(records), len(groups))
-    records.sort(key=lambda r: (r.date, r.platform, r.scene_ids))
+    records, _ = measure_cover(
+        args.aoi, args.start, args.end, source=args.source, mask=args.mask, flags=args.flags, buffer_m=args.buffer_m,
+        max_scene_cloud=args.max_scene_cloud, overview=args.overview, cache=not args.no_cache,
+        progress=_progress("dates measured"), scheduler=args.scheduler, settings=settings,
+    )
     _emit([r.to_dict() for r in records], "dates", COVER_FIELDS, args.format)
+    _none_found(len(records), "acquisition", args)
     failed = [r for r in records if r.error]
     if failed:
         print(f"{len(failed)} of {len(records)} dates failed; see their 'error' field", file=sys.stderr)
@@ -242,19 +227,22 @@ def _run_cover(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_fill(args: argparse.Namespace) -> None:
-    from .gapfill import DEFAULT_WINDOW_DAYS, fill_date
-    from .preview import filled_picture
-    from .render import write_png
+def _run_fill(args: argparse.Namespace, settings: Settings) -> None:
+    from .api.frontdoor import fill_image
+    from .gapfill.inputs import DEFAULT_WINDOW_DAYS
+    from .render.colour import write_png
+    from .render.pictures import filled_picture
 
     out = Path(args.out)
     if not out.parent.exists():
-        raise InvalidInputError(f"Folder {str(out.parent)!r} for --out does not exist: create it or choose another path.")
-    aoi = parse_aoi(args.aoi)
-    policy = _policy(args)
-    source = open_source(args.source)
-    window = DEFAULT_WINDOW_DAYS if args.window_days is None else args.window_days
-    image = fill_date(source, aoi, args.date, window, args.method, policy, progress=_progress("donor dates read"))
+        raise InvalidInputError(f"Folder {str(out.parent)!r} does not exist: create it or choose another path.",
+                                parameter="out")
+    image = fill_image(
+        args.aoi, args.date, source=args.source, method=args.method,
+        window_days=DEFAULT_WINDOW_DAYS if args.window_days is None else args.window_days,
+        mask=args.mask, flags=args.flags, buffer_m=args.buffer_m, progress=_progress("donor dates read"),
+        settings=settings,
+    )
     image.write_geotiff(out)
     if args.png:
         write_png(args.png, filled_picture(image))
@@ -266,15 +254,17 @@ def _run_fill(args: argparse.Namespace) -> None:
     sys.stdout.write("\n")
 
 
-def _run_evaluate(args: argparse.Namespace) -> None:
+def _run_evaluate(args: argparse.Namespace, settings: Settings) -> None:
+    from .dates import as_date_range
     from .demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
-    from .evaluate import evaluate_fill, format_table
+    from .evaluation.fills import evaluate_fill, format_table
+    from .geo.aoi import parse_aoi
+    from .sources import open_source
 
-    aoi = parse_aoi(args.aoi or ",".join(str(v) for v in DEMO_EXAMPLE_BBOX))
-    start, end = args.start or DEMO_START, args.end or DEMO_END
-    _check_dates(start, end)
-    result = evaluate_fill(open_source(args.source), aoi, start, end, window_days=args.window_days,
-                           progress=_progress("dates evaluated"))
+    aoi = parse_aoi(args.aoi or ",".join(str(v) for v in DEMO_EXAMPLE_BBOX), settings=settings)
+    start, end = as_date_range(args.start or DEMO_START, args.end or DEMO_END)
+    result = evaluate_fill(open_source(args.source, settings), aoi, start, end, window_days=args.window_days,
+                           progress=_progress("dates evaluated"), settings=settings)
     if args.format == "json":
         json.dump({"dates_evaluated": result["dates_evaluated"], "methods": result["methods"]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -282,31 +272,46 @@ def _run_evaluate(args: argparse.Namespace) -> None:
         print(format_table(result))
 
 
-def _run_demo(args: argparse.Namespace) -> None:
+def _run_demo(args: argparse.Namespace, settings: Settings) -> None:
     from .demo import generate_demo_catalog
 
     out = generate_demo_catalog(Path(args.out), progress=_progress("demo scenes written"))
     print(json.dumps({"catalog": str(out)}))
 
 
-COMMANDS = {"scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "evaluate": _run_evaluate, "demo": _run_demo}
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
+    "scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "evaluate": _run_evaluate, "demo": _run_demo,
+}
+
+
+def hint(err: CloudCoreError) -> str:
+    """What the command line adds to an error: the flag it is about, or the way out."""
+    if isinstance(err, SourceUnreachableError) and err.parameter == "source":
+        return " (to try cloudcore offline: --source demo)"
+    flag = FLAGS.get(err.parameter or "")
+    return f" ({flag})" if flag else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    debug = False
     try:
         args = _build_parser().parse_args(argv)
-        return COMMANDS[args.command](args) or 0
+        settings = Settings.from_env()  # once, here; passed down from now on
+        debug = settings.debug
+        return COMMANDS[args.command](args, settings) or 0
     except (SourceUnreachableError, SceneReadError) as err:
-        print(f"cloudcore: {err}", file=sys.stderr)
+        print(f"cloudcore: {err}{hint(err)}", file=sys.stderr)
         return EXIT_FAILED
     except CloudCoreError as err:
-        print(f"cloudcore: {err}", file=sys.stderr)
+        print(f"cloudcore: {err}{hint(err)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("cloudcore: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as err:  # noqa: BLE001 - the last line of defence: one line, not a traceback
-        if os.environ.get("CLOUDCORE_DEBUG"):
-            raise
-        print(f"cloudcore: unexpected {type(err).__name__}: {err} (set CLOUDCORE_DEBUG=1 for details)", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"cloudcore: unexpected {type(err).__name__}: {err} (set CLOUDCORE_DEBUG=1 for details)",
+                  file=sys.stderr)
         return EXIT_FAILED

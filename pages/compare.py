@@ -9,8 +9,7 @@ import datetime as dt
 
 import streamlit as st
 
-from cloudcore.errors import CloudCoreError
-from cloudcore.preview import DISAGREEMENT_COLOURS
+from cloudcore import DISAGREEMENT_COLOURS, CloudCoreError
 from ui import maps, services, state
 from ui.feedback import show_error
 

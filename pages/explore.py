@@ -7,8 +7,8 @@ require_frame()
 
 import streamlit as st
 
-from cloudcore.errors import CloudCoreError, SourceUnreachableError
-from ui import maps, services, state, uploads
+from cloudcore import CloudCoreError, SourceUnreachableError
+from ui import config, maps, services, state, uploads
 from ui.charts import timeline
 from ui.feedback import plain, show_error
 
@@ -40,12 +40,12 @@ with side_col:
         typed = st.text_input("bbox minlon,minlat,maxlon,maxlat", value=view.aoi if not view.aoi.startswith("{") else "")
         if st.button("Use this bbox") and typed.strip() and typed.strip() != view.aoi:
             state.request(aoi=typed.strip(), date=None)
-        upload = st.file_uploader("GeoJSON file", type=["geojson", "json"], help=uploads.upload_help())
+        upload = st.file_uploader("GeoJSON file", type=["geojson", "json"], help=uploads.upload_help(config.settings()))
         # The uploader keeps its file across reruns: take each file once, so a later drawing wins.
         if upload is not None and st.session_state.get("_upload_id") != upload.file_id:
             st.session_state["_upload_id"], st.session_state["_upload_error"] = upload.file_id, None
             try:
-                text = uploads.aoi_text_from_upload(upload.getvalue())
+                text = uploads.aoi_text_from_upload(upload.getvalue(), config.settings())
             except CloudCoreError as err:
                 st.session_state["_upload_error"] = err
             else:
@@ -142,5 +142,5 @@ for i, record in enumerate(strip):
             state.request(date=record.date)
 
 with st.expander("Table of every date"):
-    st.dataframe([r.to_dict() | {"obscured_pct": r.obscured_pct} for r in records], hide_index=True)
+    st.dataframe([r.to_dict() for r in records], hide_index=True)
     st.download_button("Download CSV", services.cover_csv(records), file_name="cloud_cover.csv", mime="text/csv")

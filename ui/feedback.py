@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cloudcore.errors import (
+from cloudcore import (
     CloudCoreError,
     InvalidAOIError,
     InvalidInputError,
     NoScenesError,
     SceneReadError,
+    SettingsError,
     SourceUnreachableError,
     UnknownSourceError,
 )
@@ -17,6 +18,7 @@ from cloudcore.errors import (
 # error type -> (how loud, what to put before the error's own message)
 MESSAGES: list[tuple[type[BaseException], str, str]] = [
     (SourceUnreachableError, "error", "The data source did not answer."),
+    (SettingsError, "error", "This server is misconfigured; its operator must change a setting."),
     (InvalidAOIError, "warning", "The area of interest needs a change."),
     (UnknownSourceError, "warning", "That data source is not known."),
     (NoScenesError, "warning", "No Landsat scenes there."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from cloudcore.errors import InvalidInputError
+from cloudcore import InvalidInputError
 
 MAX_FOLDER_TEXT = 1_000  # characters: deeper paths than this are no real download folder
 _HOW = "give a folder inside the folder this server shares, e.g. landsat/2021"

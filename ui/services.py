@@ -19,21 +19,38 @@ from typing import Callable, Iterable
 
 import streamlit as st
 
-from cloudcore import AOI, DateCover, DateGroup, MaskPolicy, iter_cover, parse_aoi, search_dates
-from cloudcore.export import rows_to_csv
-from cloudcore.gapfill import fill_date
-from cloudcore.preview import ComparePictures, compare_pictures, date_thumbnail, grid_bounds_lonlat, to_lonlat
-from cloudcore.render import png_bytes
-from cloudcore.sources.base import SceneSource
+from cloudcore import (
+    AOI,
+    COVER_FIELDS,
+    ComparePictures,
+    DateCover,
+    DateGroup,
+    MaskPolicy,
+    SceneSource,
+    compare_pictures,
+    date_thumbnail,
+    fill_image,
+    grid_bounds_lonlat,
+    iter_cover,
+    parse_aoi,
+    parse_flags,
+    png_bytes,
+    rows_to_csv,
+    search_dates,
+    to_lonlat,
+)
 
+from . import config
 from .cache_budget import share_bytes
 from .sources import dashboard_source
 from .state import View
 
+SETTINGS = config.settings()
+"""Read when the pages first load this module (app.py has checked them already)."""
 COVER_ITEM_BYTES = 2048
 """Memory one measured date takes in the cover store, with its key: 0.7-1.1 kB measured
 (tests/load/test_cache_budget.py checks the bound), so the count below keeps the store in its share."""
-COVER_CACHE_DATES = share_bytes("cover") // COVER_ITEM_BYTES
+COVER_CACHE_DATES = share_bytes("cover", SETTINGS) // COVER_ITEM_BYTES
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -46,16 +63,16 @@ def source_for(spec: str) -> SceneSource:
     return dashboard_source(spec)
 
 
-@st.cache_data(max_entries=256, max_size=share_bytes("aois"), show_spinner=False)
+@st.cache_data(max_entries=256, max_size=share_bytes("aois", SETTINGS), show_spinner=False)
 def aoi_for(text: str) -> AOI:
     # Text from a page address or a form: never a path to a file on the server.
-    return parse_aoi(text, allow_files=False)
+    return parse_aoi(text, settings=config.settings(), allow_files=False)
 
 
-@st.cache_data(max_entries=128, max_size=share_bytes("searches"), ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=128, max_size=share_bytes("searches", SETTINGS), ttl=3600, show_spinner=False)
 def dates_for(spec: str, aoi_text: str, start: dt.date, end: dt.date, max_scene_cloud: float | None) -> list[DateGroup]:
     """The acquisitions over the AOI (a search; an hour old at most, new scenes arrive daily)."""
-    return search_dates(source_for(spec), aoi_for(aoi_text), start, end, max_scene_cloud)
+    return search_dates(source_for(spec), aoi_for(aoi_text), start, end, max_scene_cloud, settings=config.settings())
 
 
 def policy_for(view: View) -> MaskPolicy:
@@ -63,7 +80,7 @@ def policy_for(view: View) -> MaskPolicy:
 
 
 def _policy(flags: str, buffer_m: float, mask: str) -> MaskPolicy:
-    return MaskPolicy(flags=frozenset(flags.split(",")) if flags else frozenset(), buffer_m=buffer_m, kind=mask)
+    return MaskPolicy(flags=parse_flags(flags), buffer_m=buffer_m, kind=mask)  # type: ignore[arg-type]
 
 
 class _CoverStore:
@@ -167,7 +184,8 @@ def _measure(view: View, groups: list[DateGroup], keys: dict[int, tuple], store:
     if not groups:
         return
     by_date = {(g.date.isoformat(), g.platform, tuple(g.scene_ids)): g for g in groups}
-    for record in iter_cover(groups, aoi_for(view.aoi), source_for(view.source), policy_for(view)):
+    for record in iter_cover(groups, aoi_for(view.aoi), source_for(view.source), policy_for(view),
+                             settings=config.settings()):
         group = by_date[(record.date, record.platform, tuple(record.scene_ids))]
         store.put(keys[id(group)], record)
         if claimed:
@@ -177,19 +195,19 @@ def _measure(view: View, groups: list[DateGroup], keys: dict[int, tuple], store:
 
 
 # One date's picture never changes (the key holds its scene ids): no expiry, only the size bound.
-@st.cache_data(max_entries=4000, max_size=share_bytes("thumbnails"), show_spinner=False)
+@st.cache_data(max_entries=4000, max_size=share_bytes("thumbnails", SETTINGS), show_spinner=False)
 def thumbnail(spec: str, aoi_text: str, group: DateGroup) -> bytes:
-    return png_bytes(date_thumbnail(group, aoi_for(aoi_text), source_for(spec)))
+    return png_bytes(date_thumbnail(group, aoi_for(aoi_text), source_for(spec), settings=config.settings()))
 
 
 # Bounded in bytes, since a fill's size grows with the area (about 0.5 MB for 7 km square); the
 # hour lets a fill pick up donor dates published since. The count only caps the bookkeeping.
-@st.cache_data(max_entries=256, max_size=share_bytes("comparisons"), ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=256, max_size=share_bytes("comparisons", SETTINGS), ttl=3600, show_spinner=False)
 def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float,
                mask: str = "qa") -> dict:
     """Fill one date and prepare everything the compare page shows or offers for download."""
-    policy = _policy(flags, buffer_m, mask)
-    image = fill_date(source_for(spec), aoi_for(aoi_text), date, window_days, method, policy)
+    image = fill_image(aoi_for(aoi_text), date, source=source_for(spec), method=method, window_days=window_days,
+                       mask=mask, flags=flags, buffer_m=buffer_m, settings=config.settings())
     pictures: ComparePictures = compare_pictures(image)
     with tempfile.TemporaryDirectory() as tmp:
         tif = image.write_geotiff(Path(tmp) / "filled.tif").read_bytes()
@@ -213,6 +231,5 @@ def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method
 
 
 def cover_csv(records: Iterable[DateCover]) -> str:
-    from cloudcore.cover import COVER_FIELDS
-
+    """The Explore table as CSV: the CLI's `cover --format csv` fields, obscured_pct included."""
     return rows_to_csv([r.to_dict() for r in records], COVER_FIELDS)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from cloudcore import open_source
-from cloudcore.errors import UnknownSourceError
-from cloudcore.sources.base import SceneSource
+from cloudcore import FolderSource, SceneSource, UnknownSourceError, open_source
 
 from . import config
 from .folders import shared_folder
@@ -27,10 +25,11 @@ def is_url(spec: str) -> bool:
 
 def dashboard_source(spec: str) -> SceneSource:
     """The source `spec` names; UnknownSourceError / InvalidInputError say why one is refused."""
+    settings = config.settings()
     if spec in NAMED_SOURCES:
-        return open_source(spec)
+        return open_source(spec, settings)
     if is_url(spec):
-        return open_source(checked_url(spec))
+        return open_source(checked_url(spec), settings)
     root = config.folder_root()
     if root is None:
         raise UnknownSourceError(
@@ -38,8 +37,6 @@ def dashboard_source(spec: str) -> SceneSource:
             "shares no folder (its operator can share one by setting CLOUDCORE_FOLDER_ROOT). For a folder of "
             "downloaded scenes use the command line (python -m cloudcore cover --source FOLDER ...)."
         )
-    from cloudcore.sources.folder import FolderSource  # rasterio: only when a folder is asked for
-
     return FolderSource(shared_folder(spec, root), confine_to=root)
 
 

@@ -15,10 +15,15 @@ from typing import Any
 
 import streamlit as st
 
-from cloudcore.demo import DEMO_END, DEMO_START
-from cloudcore.limits import LANDSAT_RECORD_START
-from cloudcore.options import FILL_METHODS
-from cloudcore.mlmask import MASK_KINDS
+from cloudcore import (
+    DEMO_END,
+    DEMO_START,
+    FILL_METHODS,
+    LANDSAT_RECORD_START,
+    MASK_KINDS,
+    CloudCoreError,
+    describe_methods,
+)
 
 from . import config
 from .url_params import (  # DEMO_BBOX and ORDERS: pages use them from here
@@ -34,6 +39,7 @@ from .url_params import (  # DEMO_BBOX and ORDERS: pages use them from here
 )
 
 MASK_LABELS = {"qa": "QA_PIXEL (fast)", "ml": "machine-learning model", "qa+ml": "QA_PIXEL or ML (union)"}
+METHODS_HELP = "  \n".join(f"**{name}**: {text}" for name, text, _ in describe_methods())
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def folder_sharing() -> bool:
     no: opening the folder then says what the operator must fix."""
     try:
         return config.folder_root() is not None
-    except Exception:  # noqa: BLE001 - reported where a folder is opened, not here
+    except CloudCoreError:  # reported where a folder is opened, not here
         return False
 
 
@@ -171,8 +177,5 @@ def sidebar() -> None:
             st.number_input("Extra buffer around cloud and shadow (m)", 0, 5000, step=30, key="buffer")
         st.slider("A clear date has under (% of the AOI obscured)", 0, 100, key="thr")
         with st.expander("Gap filling", expanded=False):
-            st.selectbox("Method", FILL_METHODS, key="method",
-                         help="nearest-matched: the nearest clear date whose colours can be matched to this date's; "
-                              "nearest: the nearest clear date as it is; median: the median of clear dates; "
-                              "best-pixel: the best-scored clear pixel.")
+            st.selectbox("Method", FILL_METHODS, key="method", help=METHODS_HELP)
             st.slider("Window (days either side)", 1, 365, key="window")

@@ -10,31 +10,31 @@ from __future__ import annotations
 
 import json
 
-from cloudcore.aoi import parse_aoi
-from cloudcore.errors import InvalidAOIError
-from cloudcore.limits import GEOJSON_VARIABLE, check_geojson_size, max_geojson_bytes
+from cloudcore import InvalidAOIError, Settings, check_geojson_size, max_geojson_bytes, parse_aoi
+
+GEOJSON_VARIABLE = "CLOUDCORE_MAX_GEOJSON_MB"
 
 
-def upload_help() -> str:
+def upload_help(settings: Settings) -> str:
     """The uploader's tooltip: the accepted forms and the size limit with its variable."""
     return (
         "A GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection in lon/lat, "
-        f"up to {max_geojson_bytes() / 1e6:g} MB ({GEOJSON_VARIABLE} on the server changes that)."
+        f"up to {max_geojson_bytes(settings) / 1e6:g} MB ({GEOJSON_VARIABLE} on the server changes that)."
     )
 
 
-def aoi_text_from_upload(data: bytes) -> str:
+def aoi_text_from_upload(data: bytes, settings: Settings) -> str:
     """The AOI text (GeoJSON of the geometry alone) for an uploaded file's bytes.
 
     Raises:
         InvalidAOIError: too large, not UTF-8 text, or not a usable GeoJSON area; the message says which.
     """
-    check_geojson_size(len(data))
+    check_geojson_size(len(data), settings)
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark is common in files saved on Windows
     except UnicodeDecodeError as err:
         raise InvalidAOIError("The uploaded file is not UTF-8 text: save it as GeoJSON (UTF-8) and upload it again.") from err
     if not text.strip().startswith("{"):
         raise InvalidAOIError("The uploaded file is not GeoJSON (it does not start with '{'): upload a .geojson file.")
-    aoi = parse_aoi(text, allow_files=False)
+    aoi = parse_aoi(text, settings=settings, allow_files=False)
     return json.dumps(aoi.to_geojson())

@@ -13,16 +13,23 @@ import json
 import math
 from typing import Any, Mapping
 
-from cloudcore.demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
-from cloudcore.gapfill import DEFAULT_WINDOW_DAYS
-from cloudcore.limits import LANDSAT_RECORD_START
-from cloudcore.options import DEFAULT_FILL_METHOD, FILL_METHODS, MASK_KINDS
-from cloudcore.qa import DEFAULT_FLAGS, FLAG_BITS
+from cloudcore import (
+    DEFAULT_FILL_METHOD,
+    DEFAULT_FLAGS,
+    DEFAULT_WINDOW_DAYS,
+    DEMO_END,
+    DEMO_EXAMPLE_BBOX,
+    DEMO_START,
+    FILL_METHODS,
+    LANDSAT_RECORD_START,
+    MASK_KINDS,
+    QA_FLAGS,
+)
 
 SOURCES = ("planetary-computer", "demo")
 CUSTOM = "a STAC API URL"
 FOLDER = "a folder on this server"
-FLAG_CHOICES = [f for f in FLAG_BITS if f != "fill"]  # fill is always removed
+FLAG_CHOICES = [f for f in QA_FLAGS if f != "fill"]  # fill is always removed
 ORDERS = ("clearest first", "time order")
 
 # A first visit opens here: a lake-and-farmland area with a record of varied cloud.

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .catalog import CATALOG_FILE, Progress, generate_demo_catalog
 
@@ -24,11 +25,9 @@ CACHE_VERSION = "demo-v1"
 _TEMP_SUFFIX = ".tmp-"
 
 
-def demo_cache_dir() -> Path:
-    """`$CLOUDCORE_CACHE_DIR/demo-v1`, else `~/.cache/cloudcore/demo-v1` (read at call time)."""
-    root = os.environ.get("CLOUDCORE_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "cloudcore"
-    return base / CACHE_VERSION
+def demo_cache_dir(cache_root: str | os.PathLike) -> Path:
+    """`<cache_root>/demo-v1` (the root is the `cache_dir` setting, default ~/.cache/cloudcore)."""
+    return Path(cache_root).expanduser() / CACHE_VERSION
 
 
 def _is_complete(folder: Path) -> bool:
@@ -39,7 +38,7 @@ def _is_complete(folder: Path) -> bool:
 def _exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an OS-level exclusive lock on `path`; the OS drops it if the process dies."""
     with open(path, "a+b") as handle:
-        if os.name == "nt":
+        if sys.platform == "win32":
             import msvcrt
 
             while True:
@@ -71,16 +70,17 @@ def _remove_leftovers(final: Path) -> None:
         shutil.rmtree(final)
 
 
-def ensure_demo_catalog(progress: Progress | None = None) -> Path:
-    """The demo catalog folder, generated on first use (about 15 s, 130 MB).
+def ensure_demo_catalog(cache_root: str | os.PathLike, progress: Progress | None = None) -> Path:
+    """The demo catalog folder under `cache_root`, generated on first use (about 15 s, 130 MB).
 
     Args:
+        cache_root: The cache folder (the `cache_dir` setting).
         progress: called as progress(scenes_done, scenes_total) while generating.
 
     Returns:
         The cache folder, holding catalog.json, one Item JSON per scene and the COGs.
     """
-    final = demo_cache_dir()
+    final = demo_cache_dir(cache_root)
     if _is_complete(final):
         return final
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from ..scene import QA_BAND, RADSAT_BAND, SR_BANDS
+from ..product import QA_BAND, RADSAT_BAND, SR_BANDS
 from .grid import EPSG, SCENE_PX, path_grid, to_lonlat
 from .render import SR_NODATA, SR_OFFSET, SR_SCALE, RenderedScene, render_scene
 from .schedule import Acquisition, acquisitions

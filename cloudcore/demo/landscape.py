@@ -110,7 +110,7 @@ class Landscape:
         return reflectance.astype(np.float32), snow
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def _sigmoid(x: np.ndarray | np.floating) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..qa import (
+from ..masks.qa import (
     CIRRUS_BIT,
     CIRRUS_CONFIDENCE_OFFSET,
     CLEAR_BIT,
@@ -26,7 +26,7 @@ from ..qa import (
     SNOW_CONFIDENCE_OFFSET,
     WATER_BIT,
 )
-from ..scene import SR_BANDS
+from ..product import SR_BANDS
 
 LOW, MEDIUM, HIGH = CONFIDENCE_LEVELS["low"], CONFIDENCE_LEVELS["medium"], CONFIDENCE_LEVELS["high"]
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..qa import decode_qa
+from ..masks.qa import decode_qa
+from ..product import SR_NODATA_DN, SR_OFFSET, SR_SCALE
 from .atmosphere import draw_conditions, observe, render_sky
 from .grid import SCENE_PX, footprint_corners_m, footprint_mask, path_grid, slc_off_gaps
 from .landscape import build_landscape
@@ -17,9 +18,7 @@ from .qa_encode import encode_qa_pixel, encode_qa_radsat
 from .schedule import Acquisition
 
 # ref: LSDS-1619 / LSDS-1618, "Surface Reflectance": reflectance = DN * 0.0000275 - 0.2.
-SR_SCALE = 0.0000275
-SR_OFFSET = -0.2
-SR_NODATA = 0
+SR_NODATA = SR_NODATA_DN
 DN_STEP = 32
 """DN are rounded to multiples of 32 (0.00088 reflectance, well below the uncertainty of
 surface reflectance itself) so that DEFLATE packs the cache into half the space."""

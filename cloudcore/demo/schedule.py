@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -135,7 +135,7 @@ def _pass_dates() -> list[tuple[str, int, dt.date]]:
 
 
 def _overpass(wrs_path: int, day: dt.date, rng: np.random.Generator) -> dt.datetime:
-    base = dt.datetime.combine(day, _OVERPASS_UTC_PATH24, tzinfo=dt.timezone.utc)
+    base = dt.datetime.combine(day, _OVERPASS_UTC_PATH24, tzinfo=dt.UTC)
     seconds = (wrs_path - 24) * _PATH_STEP_SECONDS + rng.uniform(-25, 25)
     return base + dt.timedelta(seconds=round(seconds, 3))
 
@@ -167,7 +167,7 @@ def acquisitions() -> tuple[Acquisition, ...]:
                 wrs_path=path,
                 wrs_row=grid.wrs_row,
                 datetime=when,
-                sky=sky,
+                sky=cast(Sky, sky),
                 sun_azimuth=round(azimuth, 8),
                 sun_elevation=round(elevation, 8),
                 jitter_px=float(scene_rng.integers(-MAX_JITTER_PX, MAX_JITTER_PX + 1)),

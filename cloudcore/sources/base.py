@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol, runtime_checkable
 
-from ..aoi import AOI
-from ..scene import Scene
+from ..geo.aoi import AOI
+from .scene import Scene
 
 
 @runtime_checkable

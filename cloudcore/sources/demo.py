@@ -8,8 +8,9 @@ from pathlib import Path
 from ..demo import CATALOG_FILE, ensure_demo_catalog
 from ..demo.catalog import Progress
 from ..errors import NoScenesError
-from ..scene import Scene, scene_from_item
+from ..settings import Settings
 from .local import LocalScenes
+from .scene import Scene, scene_from_item
 
 
 def load_demo_scenes(catalog_dir: Path) -> list[Scene]:
@@ -37,11 +38,18 @@ class DemoSource(LocalScenes):
 
     name = "demo"
 
-    def __init__(self, catalog_dir: Path | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self, catalog_dir: Path | None = None, progress: Progress | None = None, *, settings: Settings | None = None
+    ) -> None:
         """
         Args:
-            catalog_dir: an already generated catalog; None uses (and if need be makes) the cache.
+            catalog_dir: an already generated catalog; None uses (and if need be makes) the one
+                in the cache folder of `settings`.
             progress: called as progress(scenes_done, scenes_total) if generation runs.
+            settings: Where the cache folder is; None: the default (~/.cache/cloudcore).
         """
-        self.catalog_dir = Path(catalog_dir) if catalog_dir is not None else ensure_demo_catalog(progress)
+        if catalog_dir is None:
+            cache_root = (Settings() if settings is None else settings).cache_dir
+            catalog_dir = ensure_demo_catalog(cache_root, progress)
+        self.catalog_dir = Path(catalog_dir)
         self.scenes = load_demo_scenes(self.catalog_dir)

@@ -18,10 +18,11 @@ from rasterio.errors import RasterioError
 from shapely.geometry import mapping
 
 from ..errors import InvalidInputError, NoScenesError
-from ..scene import QA_BAND, RADSAT_BAND, SR_BANDS, Scene, parse_product_id, scene_from_item
-from .footprint import bbox_of, footprint_lonlat
+from ..geo.footprint import bbox_of, footprint_lonlat
+from ..product import OLI_PLATFORMS, QA_BAND, RADSAT_BAND, SR_BANDS, parse_product_id
 from .local import LocalScenes
 from .mtl import MtlFacts, read_mtl
+from .scene import Scene, scene_from_item
 
 # Surface-reflectance band number -> Planetary Computer landsat-c2-l2 asset key.
 # ref: LSDS-1619 (Landsat 8-9 OLI): B1 coastal aerosol, B2 blue, B3 green, B4 red, B5 NIR, B6 SWIR 1, B7 SWIR 2.
@@ -29,7 +30,6 @@ OLI_SR_BANDS: dict[int, str] = {1: "coastal", 2: "blue", 3: "green", 4: "red", 5
 # ref: LSDS-1618 (Landsat 4-7 TM/ETM+): B1 blue, B2 green, B3 red, B4 NIR, B5 SWIR 1, B7 SWIR 2;
 # band 6 is thermal and ships as ST_B6, not SR_B6.
 TM_ETM_SR_BANDS: dict[int, str] = {1: "blue", 2: "green", 3: "red", 4: "nir08", 5: "swir16", 7: "swir22"}
-OLI_PLATFORMS = frozenset({"landsat-8", "landsat-9"})
 
 PRODUCT_ID_LENGTH = len("LC08_L2SP_047027_20201204_20210313_02_T1")  # fixed width in Collection 2
 EXAMPLE_QA_NAME = "LC08_L2SP_047027_20201204_20210313_02_T1_QA_PIXEL.TIF"
@@ -95,7 +95,7 @@ class FolderSource(LocalScenes):
         return sorted(self._groups)
 
     @cached_property
-    def scenes(self) -> list[Scene]:
+    def scenes(self) -> list[Scene]:  # type: ignore[override]  # built on first use, not in __init__
         """Every scene in the folder, oldest first; built once, on first use."""
         built = [_build_scene(pid, files, self.warnings) for pid, files in sorted(self._groups.items())]
         return sorted((s for s in built if s is not None), key=lambda s: (s.datetime, s.id))

@@ -7,14 +7,13 @@ search the same way.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from shapely.geometry import box, shape
 
-from ..aoi import AOI
-from ..scene import Scene
-
-LANDSAT_4_TO_9 = frozenset(f"landsat-{n}" for n in range(4, 10))
+from ..geo.aoi import AOI
+from ..product import LANDSAT_4_TO_9
+from .scene import Scene
 
 
 def footprint_intersects(scene: Scene, aoi: AOI) -> bool:

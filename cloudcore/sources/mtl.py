@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import InvalidInputError
 
@@ -107,7 +108,7 @@ def _scene_time(date_text: Any, time_text: Any) -> dt.datetime | None:
         day = dt.date.fromisoformat(str(date_text).strip())
     except ValueError:
         return None
-    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     if not time_text:
         return midnight
     clock = str(time_text).strip().rstrip("Z")

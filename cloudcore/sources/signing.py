@@ -10,13 +10,13 @@ at the deadline. Signed hrefs expire (about 45 minutes), so nothing here caches 
 from __future__ import annotations
 
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import requests
 
 from ..errors import SceneReadError, SourceUnreachableError
-from ..limits import env_number
 
 T = TypeVar("T")
 
@@ -31,11 +31,6 @@ _TOKEN_RETRY_BACKOFF_S = 0.2
 _SAS_KEYS = frozenset({"st", "se", "sp", "sig"})
 # The SDK's documented exception for the public thumbnails account (never signed).
 _PUBLIC_ACCOUNTS = frozenset({"ai4edatasetspublicassets"})
-
-
-def env_seconds(variable: str, default: float) -> float:
-    """A positive number of seconds from the environment at call time, else `default`."""
-    return env_number(variable, default, "seconds")
 
 
 class DeadlineExceeded(TimeoutError):
@@ -54,7 +49,7 @@ def run_with_deadline(call: Callable[[], T], deadline_s: float) -> T:
     def work() -> None:
         try:
             outcome["value"] = call()
-        except BaseException as err:  # handed to the waiting caller, who re-raises it
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting caller, who re-raises it
             outcome["error"] = err
 
     worker = threading.Thread(target=work, name="cloudcore-deadline", daemon=True)
@@ -78,12 +73,12 @@ def needs_signing(href: str) -> bool:
     return not (_SAS_KEYS & set(parse_qs(parsed.query)))
 
 
-def sign_href_with_deadline(href: str, deadline_s: float | None = None, *, fresh: bool = False) -> str:
+def sign_href_with_deadline(href: str, deadline_s: float = DEFAULT_SIGN_TIMEOUT_S, *, fresh: bool = False) -> str:
     """`href` with a Planetary Computer SAS token appended, or unchanged if not a blob href.
 
     Args:
         href: An asset href; non-blob and already signed hrefs pass through.
-        deadline_s: Longest wait for a token; default CLOUDCORE_SIGN_TIMEOUT_S (10 s).
+        deadline_s: Longest wait for a token (the `sign_timeout_s` setting).
         fresh: Fetch a new token even if the SDK holds one for this container: the storage
             refused the cached one (revoked, or the clock says valid but Azure says expired).
 
@@ -93,7 +88,7 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None, *, fresh
     """
     if not needs_signing(href):
         return href
-    limit = env_seconds("CLOUDCORE_SIGN_TIMEOUT_S", DEFAULT_SIGN_TIMEOUT_S) if deadline_s is None else deadline_s
+    limit = deadline_s
     # Imported here: the SDK pulls in pydantic and friends, needed only when signing.
     from planetary_computer.sas import get_token, parse_blob_url
 
@@ -112,7 +107,7 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None, *, fresh
     except DeadlineExceeded as err:
         raise SourceUnreachableError(
             f"The Planetary Computer token service gave no token for {where} within {limit:g} s: "
-            "check the connection and try again, raise CLOUDCORE_SIGN_TIMEOUT_S, or use the demo source (--source demo)."
+            "check the connection and try again, raise CLOUDCORE_SIGN_TIMEOUT_S, or use the demo source, which works offline."
         ) from err
     except requests.HTTPError as err:
         raise _refusal(err, where) from err
@@ -120,7 +115,7 @@ def sign_href_with_deadline(href: str, deadline_s: float | None = None, *, fresh
         # Connection refused/reset, DNS failure, or retries on 429/5xx used up.
         raise SourceUnreachableError(
             f"The Planetary Computer token service could not be reached for {where} "
-            f"({type(err).__name__}): check the connection and try again, or use the demo source (--source demo)."
+            f"({type(err).__name__}): check the connection and try again, or use the demo source, which works offline."
         ) from err
     except ValueError as err:  # a body that is not a token (JSON or pydantic validation)
         raise SceneReadError(
@@ -144,7 +139,7 @@ def _refusal(err: requests.HTTPError, where: str) -> Exception:
     if status is None or status == 429 or status >= 500:
         return SourceUnreachableError(
             f"The Planetary Computer token service is busy or failing (HTTP {status}) for {where}: "
-            "try again in a minute, or use the demo source (--source demo)."
+            "try again in a minute, or use the demo source, which works offline."
         )
     return SceneReadError(
         f"The Planetary Computer token service refused a token for {where} (HTTP {status}): "

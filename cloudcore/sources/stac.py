@@ -16,7 +16,9 @@ import datetime as dt
 import logging
 import os
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -30,24 +32,23 @@ from pystac_client.warnings import DoesNotConformTo
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from ..aoi import AOI
 from ..errors import CloudCoreError, InvalidInputError, SourceUnreachableError
-from ..scene import Scene, scene_from_item
+from ..geo.aoi import AOI
+from ..settings import Settings
 from .local import filter_scenes
-from .signing import DeadlineExceeded, env_seconds, run_with_deadline, sign_href_with_deadline
+from .scene import Scene, scene_from_item
+from .signing import DeadlineExceeded, run_with_deadline, sign_href_with_deadline
 
 logger = logging.getLogger(__name__)
 
 PLANETARY_COMPUTER_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
 DEFAULT_COLLECTION = "landsat-c2-l2"
-DEFAULT_HTTP_TIMEOUT_S = 10.0
-# Connecting is one round trip (two with TLS): 1.5 s is many times that even far from Azure,
-# and it is what lets "no connection" be reported within 5 s instead of after the read timeout.
-DEFAULT_CONNECT_TIMEOUT_S = 1.5
+# Connecting is one round trip (two with TLS): the default connect timeout (1.5 s, a setting)
+# is many times that even far from Azure, and it is what lets "no connection" be reported
+# within 5 s instead of after the read timeout.
 # The landing page must answer within this (or 2 connect timeouts and a little, if longer):
 # it bounds a DNS lookup that hangs and a server that accepts but never answers.
 DEFAULT_CONTACT_DEADLINE_S = 3.5
-DEFAULT_SEARCH_DEADLINE_S = 60.0
 # Items per page: PC allows 1000, but big pages are the slow /search calls that 504.
 DEFAULT_PAGE_LIMIT = 250
 # Statuses worth retrying: rate limiting and the gateway/server errors PC returns under load.
@@ -63,7 +64,7 @@ PAGE_TRIES = 3
 PC_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 PC_KEY_ENV = "PC_SDK_SUBSCRIPTION_KEY"
 
-_NEXT_STEP = "check the connection and try again, or use the demo source (--source demo)"
+_NEXT_STEP = "check the connection and try again, or use the demo source, which works offline"
 
 
 class _CappedRetry(Retry):
@@ -87,24 +88,9 @@ def _retry_policy() -> Retry:
     )
 
 
-def http_timeout_s() -> float:
-    """Connect/read timeout per request, from CLOUDCORE_HTTP_TIMEOUT_S at call time (default 10 s)."""
-    return env_seconds("CLOUDCORE_HTTP_TIMEOUT_S", DEFAULT_HTTP_TIMEOUT_S)
-
-
-def connect_timeout_s(timeout_s: float) -> float:
-    """Connect timeout: CLOUDCORE_CONNECT_TIMEOUT_S (default 1.5 s), never above the read timeout."""
-    return min(timeout_s, env_seconds("CLOUDCORE_CONNECT_TIMEOUT_S", DEFAULT_CONNECT_TIMEOUT_S))
-
-
 def contact_deadline_s(connect_s: float) -> float:
     """How long the landing page may take, tries included: enough for both connect tries."""
     return max(DEFAULT_CONTACT_DEADLINE_S, 2 * connect_s + 0.5)
-
-
-def search_deadline_s() -> float:
-    """Deadline for a whole search, from CLOUDCORE_SEARCH_DEADLINE_S at call time (default 60 s)."""
-    return env_seconds("CLOUDCORE_SEARCH_DEADLINE_S", DEFAULT_SEARCH_DEADLINE_S)
 
 
 def display_url(url: str) -> str:
@@ -119,9 +105,9 @@ def display_url(url: str) -> str:
 def datetime_range(start: dt.date, end: dt.date) -> str:
     """The STAC datetime interval covering whole UTC days start..end, both inclusive."""
     if isinstance(start, dt.datetime) or isinstance(end, dt.datetime):
-        raise InvalidInputError("Search dates must be dates (YYYY-MM-DD), not date-times.")
+        raise InvalidInputError("Search dates must be dates (YYYY-MM-DD), not date-times.", parameter="start")
     if start > end:
-        raise InvalidInputError(f"Start date {start} is after end date {end}: swap them.")
+        raise InvalidInputError(f"Start date {start} is after end date {end}: swap them.", parameter="start")
     return f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59.999999Z"
 
 
@@ -138,7 +124,9 @@ class StacSource:
         *,
         page_limit: int = DEFAULT_PAGE_LIMIT,
         deadline_s: float | None = None,
+        connect_timeout_s: float | None = None,
         header_env: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
     ):
         """
         Args:
@@ -146,20 +134,27 @@ class StacSource:
             collection: Collection to search.
             signer: Makes an asset href readable (e.g. appends a SAS token); None keeps it.
                 Called as signer(href), or signer(href, fresh=True) for a new signature.
-            timeout_s: Connect/read timeout per request; None reads CLOUDCORE_HTTP_TIMEOUT_S.
+            timeout_s: Read timeout per request; None takes `settings.http_timeout_s`.
             name: Label for messages; defaults to the URL (without credentials).
             page_limit: Items per page requested from the API.
-            deadline_s: Deadline for a whole search; None reads CLOUDCORE_SEARCH_DEADLINE_S.
+            deadline_s: Deadline for a whole search; None takes `settings.search_deadline_s`.
+            connect_timeout_s: Deadline to connect (never above the read timeout); None takes
+                `settings.connect_timeout_s`.
             header_env: Header name -> environment variable holding its value, read at each
                 search and sent only when set (secrets stay out of the object and the URL).
+            settings: Where the deadlines not given come from; None: the defaults.
         """
+        settings = Settings() if settings is None else settings
         self.url = url
         self.collection = collection
         self.signer = signer
-        self.timeout_s = timeout_s
+        self.timeout_s = settings.http_timeout_s if timeout_s is None else timeout_s
+        self.connect_timeout_s = min(
+            self.timeout_s, settings.connect_timeout_s if connect_timeout_s is None else connect_timeout_s
+        )
         self.name = name or display_url(url)
         self.page_limit = page_limit
-        self.deadline_s = deadline_s
+        self.deadline_s = settings.search_deadline_s if deadline_s is None else deadline_s
         self.header_env = dict(header_env or {})
 
     def __repr__(self) -> str:
@@ -189,9 +184,7 @@ class StacSource:
             InvalidInputError: the URL is not a STAC API with item search, or it rejected the search.
         """
         interval = datetime_range(start, end)
-        deadline = self.deadline_s if self.deadline_s is not None else search_deadline_s()
-        timeout = self.timeout_s if self.timeout_s is not None else http_timeout_s()
-        connect = connect_timeout_s(timeout)
+        deadline, timeout, connect = self.deadline_s, self.timeout_s, self.connect_timeout_s
         started = time.monotonic()
         contact = min(deadline, contact_deadline_s(connect))
         try:
@@ -246,7 +239,7 @@ class StacSource:
         except _BrokenPage as err:
             raise SourceUnreachableError(
                 f"The STAC API at {shown} kept sending a broken answer to the search{_on_page(pages)} "
-                f"({err}): nothing of this search is used; try again later, or use the demo source (--source demo)."
+                f"({err}): nothing of this search is used; try again later, or use the demo source, which works offline."
             ) from err
         except (ValueError, STACError) as err:
             raise InvalidInputError(f"The STAC API at {shown} answered the search with something that is not STAC.") from err
@@ -373,17 +366,23 @@ def _short(err: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def planetary_computer_source(timeout_s: float | None = None) -> StacSource:
+def planetary_computer_source(settings: Settings | None = None, timeout_s: float | None = None) -> StacSource:
     """Microsoft Planetary Computer's landsat-c2-l2, signing hrefs just before reads.
 
     The optional subscription key is read from PC_SDK_SUBSCRIPTION_KEY: the SDK uses it
     for tokens, and searches send it as a header.
+
+    Args:
+        settings: Deadlines of searches and token requests; None: the defaults.
+        timeout_s: The read timeout per request, if not the settings'.
     """
+    settings = Settings() if settings is None else settings
     return StacSource(
         PLANETARY_COMPUTER_STAC_URL,
         collection=DEFAULT_COLLECTION,
-        signer=sign_href_with_deadline,
+        signer=partial(sign_href_with_deadline, deadline_s=settings.sign_timeout_s),
         timeout_s=timeout_s,
         name="planetary-computer",
         header_env={PC_KEY_HEADER: PC_KEY_ENV},
+        settings=settings,
     )

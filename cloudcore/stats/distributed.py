@@ -5,33 +5,29 @@ ones the single-machine path gives. The AOI, source and policy are sent to the c
 Results stream back as they finish; a task that dies (a worker lost) becomes that date's
 `error`, like any other failed date.
 
-The scheduler is `--scheduler` on the command line or CLOUDCORE_DASK_SCHEDULER, e.g.
-`tcp://10.0.0.5:8786`. Workers need cloudcore and its requirements installed.
+The scheduler is the `dask_scheduler` setting (CLOUDCORE_DASK_SCHEDULER) or an argument, e.g.
+`tcp://10.0.0.5:8786`. Workers need cloudcore installed (with the `dask` extra).
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from concurrent.futures import CancelledError
+from typing import Any
 
-from .aoi import AOI
-from .cache import CoverCache
+from ..errors import SourceUnreachableError
+from ..geo.aoi import AOI
+from ..io.cache import CoverCache
+from ..masks.qa import MaskPolicy
+from ..settings import Settings
+from ..sources.base import SceneSource
+from ..sources.scene import DateGroup
 from .cover import DateCover, measure_date, split_cached, store_record
-from .errors import SourceUnreachableError
-from .qa import MaskPolicy
-from .scene import DateGroup
-from .sources.base import SceneSource
 
-SCHEDULER_ENV = "CLOUDCORE_DASK_SCHEDULER"
 CONNECT_TIMEOUT_S = 10
 
 
-def scheduler_from_env() -> str | None:
-    """The scheduler address in CLOUDCORE_DASK_SCHEDULER, or None to run on this machine."""
-    return os.environ.get(SCHEDULER_ENV, "").strip() or None
-
-
-def connect(scheduler: Any):
+def connect(scheduler: Any) -> Any:
     """A distributed.Client for an address (or the Client given)."""
     from distributed import Client
 
@@ -42,7 +38,9 @@ def connect(scheduler: Any):
     except (OSError, TimeoutError) as err:
         raise SourceUnreachableError(
             f"No Dask scheduler answered at {scheduler} within {CONNECT_TIMEOUT_S} s: start one "
-            f"(`dask scheduler`), check the address, or leave --scheduler and {SCHEDULER_ENV} unset to run here."
+            "(`dask scheduler`), check the address, or leave the scheduler unset (CLOUDCORE_DASK_SCHEDULER) "
+            "to measure on this machine.",
+            parameter="scheduler",
         ) from err
 
 
@@ -53,6 +51,7 @@ def iter_cover_dask(
     policy: MaskPolicy = MaskPolicy(),
     *,
     scheduler: Any,
+    settings: Settings,
     overview: int = 0,
     cache: CoverCache | None = None,
 ) -> Iterator[DateCover]:
@@ -68,7 +67,8 @@ def iter_cover_dask(
     try:
         shared = client.scatter([aoi, source, policy], broadcast=True)
         group_of = {
-            client.submit(measure_date, group, *shared, overview, pure=False): group for group in todo
+            client.submit(measure_date, group, *shared, overview, settings=settings, pure=False): group
+            for group in todo
         }
         for future in as_completed(group_of):
             group = group_of[future]
@@ -80,11 +80,20 @@ def iter_cover_dask(
             client.close()
 
 
-def _result(future, group: DateGroup) -> DateCover:
-    """The task's record; a task that failed outright (e.g. its worker died) is that date's error."""
+def _cluster_failures() -> tuple[type[BaseException], ...]:
+    """What a task may fail with that says the cluster lost it (a worker died, the connection
+    closed), not that the code is wrong: such a date gets an `error`; anything else raises."""
+    from distributed import KilledWorker
+
+    return (KilledWorker, CancelledError, OSError, TimeoutError)
+
+
+def _result(future: Any, group: DateGroup) -> DateCover:
+    """The task's record; a task the cluster lost (e.g. its worker died) is that date's error."""
     try:
-        return future.result()
-    except Exception as err:  # noqa: BLE001 - one lost task must not sink the timeline
+        result: DateCover = future.result()
+        return result
+    except _cluster_failures() as err:
         return DateCover(
             date=group.date.isoformat(),
             platform=group.platform,

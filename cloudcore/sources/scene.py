@@ -8,27 +8,9 @@ sees one shape whatever the source.
 from __future__ import annotations
 
 import datetime as dt
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-
-from .errors import InvalidInputError
-
-def date_code(d: dt.date) -> int:
-    """The date as the integer YYYYMMDD, e.g. 2024-01-05 -> 20240105 (provenance values)."""
-    return d.year * 10_000 + d.month * 100 + d.day
-
-
-# Band keys as Planetary Computer's landsat-c2-l2 names them.
-SR_BANDS: tuple[str, ...] = ("red", "green", "blue", "nir08", "swir16", "swir22")
-QA_BAND = "qa_pixel"
-RADSAT_BAND = "qa_radsat"
-
-# ref: LSDS-1619 / LSDS-1618, "Product Identifier": LXSS_LLLL_PPPRRR_YYYYMMDD_yyyymmdd_CC_TX
-PRODUCT_ID = re.compile(
-    r"^L(?P<sensor>[COTEM])(?P<sat>0[4-9])_(?P<level>L2S[PR])_(?P<path>\d{3})(?P<row>\d{3})_"
-    r"(?P<acquired>\d{8})_(?P<processed>\d{8})_(?P<collection>\d{2})_(?P<category>T1|T2|RT)$"
-)
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -54,10 +36,13 @@ class Scene:
     epsg: int | None = None
     sun_azimuth: float | None = None
     sun_elevation: float | None = None
+    item: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The STAC Item (as a dict) the scene was built from, when it came from one: what
+    `cloudcore.search` hands back, with hrefs unsigned."""
 
     @property
     def date(self) -> dt.date:
-        return self.datetime.astimezone(dt.timezone.utc).date()
+        return self.datetime.astimezone(dt.UTC).date()
 
     @property
     def date_key(self) -> tuple[str, int | None, dt.date]:
@@ -97,27 +82,6 @@ def group_by_date(scenes: list[Scene]) -> list[DateGroup]:
     ]
 
 
-def parse_product_id(product_id: str) -> dict[str, Any]:
-    """Platform, path, row and acquisition date from a USGS product id.
-
-    Raises InvalidInputError when the name is not a Collection 2 Level-2 product id.
-    """
-    match = PRODUCT_ID.match(product_id)
-    if not match:
-        raise InvalidInputError(
-            f"{product_id!r} is not a Landsat Collection 2 Level-2 product id "
-            "(expected e.g. LC08_L2SP_047027_20201204_20210313_02_T1)."
-        )
-    acquired = dt.datetime.strptime(match["acquired"], "%Y%m%d").replace(tzinfo=dt.timezone.utc)
-    return {
-        "platform": f"landsat-{int(match['sat'])}",
-        "wrs_path": int(match["path"]),
-        "wrs_row": int(match["row"]),
-        "datetime": acquired,
-        "level": match["level"],
-    }
-
-
 def _as_float(value: Any) -> float | None:
     try:
         number = float(value)
@@ -146,7 +110,8 @@ def _bbox2d(bbox: Any) -> tuple[float, float, float, float] | None:
     if not bbox:
         return None
     if len(bbox) == 4:
-        return tuple(float(v) for v in bbox)
+        west, south, east, north = (float(v) for v in bbox)
+        return (west, south, east, north)
     if len(bbox) == 6:
         return (float(bbox[0]), float(bbox[1]), float(bbox[3]), float(bbox[4]))
     return None
@@ -154,7 +119,7 @@ def _bbox2d(bbox: Any) -> tuple[float, float, float, float] | None:
 
 def parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def scene_from_item(item: Mapping[str, Any], base_href: str | None = None) -> Scene:
@@ -165,6 +130,7 @@ def scene_from_item(item: Mapping[str, Any], base_href: str | None = None) -> Sc
     """
     props = item.get("properties", {})
     assets = {}
+    item_assets = {}
     for key, asset in (item.get("assets") or {}).items():
         href = asset.get("href") if isinstance(asset, Mapping) else None
         if not href:
@@ -172,6 +138,7 @@ def scene_from_item(item: Mapping[str, Any], base_href: str | None = None) -> Sc
         if base_href and "://" not in href and not href.startswith("/"):
             href = f"{base_href.rstrip('/')}/{href}"
         assets[key] = href
+        item_assets[key] = {**asset, "href": href}
     epsg = props.get("proj:epsg")
     if epsg is None and isinstance(props.get("proj:code"), str) and props["proj:code"].upper().startswith("EPSG:"):
         epsg = props["proj:code"].split(":", 1)[1]
@@ -190,4 +157,6 @@ def scene_from_item(item: Mapping[str, Any], base_href: str | None = None) -> Sc
         epsg=_as_int(epsg),
         sun_azimuth=_as_angle(props.get("view:sun_azimuth")),
         sun_elevation=_as_angle(props.get("view:sun_elevation")),
+        # Kept with resolved hrefs, so a search hands back Items whose assets open as they are.
+        item={**item, "assets": item_assets},
     )

@@ -22,14 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import InvalidInputError
-from .scene import date_code
-
-# ref: USGS Landsat Collection 2 Level-2 Science Product Guides (LSDS-1619 for 8-9, LSDS-1618 for 4-7),
-# "Scale factors": surface reflectance = DN x 0.0000275 - 0.2; DN 0 is fill.
-SR_SCALE = 0.0000275
-SR_OFFSET = -0.2
-SR_NODATA_DN = 0
+from ..errors import InvalidInputError
+from ..product import SR_NODATA_DN, SR_OFFSET, SR_SCALE, date_code
 
 DEFAULT_STRETCH: tuple[float, float] = (0.0, 0.3)
 """Reflectance mapped to byte 0 and byte 255 by default."""
@@ -219,7 +213,8 @@ def _distinct_colours(count: int) -> list[tuple[int, int, int]]:
         hue = (step * _GOLDEN_TURN) % 1.0
         saturation = (0.9, 0.6, 0.75)[step % 3]
         value = (0.85, 0.65, 0.95)[(step // 3) % 3]
-        colour = tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(hue, saturation, value))
+        red, green, blue = (int(round(c * 255)) for c in colorsys.hsv_to_rgb(hue, saturation, value))
+        colour = (red, green, blue)
         if colour not in taken:
             colours.append(colour)
             taken.add(colour)

@@ -11,14 +11,15 @@ Everything here is pure numpy on arrays of any shape.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .options import DEFAULT_FLAGS
-from .mlmask import check_mask_kind
+from ..errors import InvalidInputError
+from ..options import DEFAULT_FLAGS, MaskKind, QAFlag, check_mask_kind
+from ..product import OLI_PLATFORMS
 
 # Single-bit flags (QA_PIXEL bit offsets, both guides).
 FILL_BIT = 0  # image fill: outside the swath, or an ETM+ SLC-off gap
@@ -39,7 +40,7 @@ CIRRUS_CONFIDENCE_OFFSET = 14  # Landsat 8-9 only
 # QA_RADSAT bits 0-6 flag saturation of bands 1-7 (both guides).
 RADSAT_BANDS_1_TO_7 = 0b111_1111
 
-Flag = Literal["fill", "dilated", "cirrus", "cloud", "shadow", "snow", "water"]
+Flag = QAFlag
 Confidence = Literal["low", "medium", "high"]
 
 FLAG_BITS: dict[str, int] = {
@@ -53,7 +54,7 @@ FLAG_BITS: dict[str, int] = {
 }
 CONFIDENCE_LEVELS: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
 
-PLATFORMS_WITH_CIRRUS = frozenset({"landsat-8", "landsat-9"})
+PLATFORMS_WITH_CIRRUS = OLI_PLATFORMS
 
 
 def has_cirrus(platform: str) -> bool:
@@ -133,7 +134,7 @@ class MaskPolicy:
     """Grow the removed cloud/shadow area by this many metres (never the fill)."""
     saturated: bool = False
     """Also remove pixels QA_RADSAT marks as saturated in any of bands 1-7."""
-    kind: str = "qa"
+    kind: MaskKind = "qa"
     """Which mask decides: "qa" (QA_PIXEL, with the settings above), "ml" (the machine-learning
     model of cloudcore.mlmask) or "qa+ml" (their union)."""
 

@@ -15,25 +15,35 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .aoi import AOI
-from .qa import MaskPolicy
-from .scene import QA_BAND, DateGroup
+from ..geo.aoi import AOI
+from ..masks.qa import MaskPolicy
+from ..product import QA_BAND
+from ..sources.scene import DateGroup, Scene
 
 # Bump when anything that shapes the numbers changes (decoding, counting, rounding).
 CACHE_VERSION = 1
 
 
-def default_cache_dir() -> Path:
-    """$CLOUDCORE_CACHE_DIR/cover-v<N>, else ~/.cache/cloudcore/cover-v<N>."""
-    root = os.environ.get("CLOUDCORE_CACHE_DIR") or Path.home() / ".cache" / "cloudcore"
-    return Path(root) / f"cover-v{CACHE_VERSION}"
+def cover_cache_dir(cache_root: str | os.PathLike) -> Path:
+    """`<cache_root>/cover-v<N>` (the root is the `cache_dir` setting, default ~/.cache/cloudcore)."""
+    return Path(cache_root).expanduser() / f"cover-v{CACHE_VERSION}"
 
 
 class CoverCache:
     """Per-date cover records (`DateCover` fields as JSON) in a folder, one small file each."""
 
-    def __init__(self, directory: str | os.PathLike | None = None):
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+    def __init__(self, directory: str | os.PathLike):
+        """
+        Args:
+            directory: The folder of the records (`cover_cache_dir(settings.cache_dir)` by default
+                in the front door); made when the first record is stored.
+        """
+        self.directory = Path(directory)
+
+    @classmethod
+    def under(cls, cache_root: str | os.PathLike) -> CoverCache:
+        """The cache in its usual place under a cache root (the `cache_dir` setting)."""
+        return cls(cover_cache_dir(cache_root))
 
     def __repr__(self) -> str:
         return f"CoverCache({str(self.directory)!r})"
@@ -81,7 +91,7 @@ def _policy_identity(policy: MaskPolicy) -> dict[str, Any]:
     return fields
 
 
-def _scene_identity(scene) -> dict[str, Any]:
+def _scene_identity(scene: Scene) -> dict[str, Any]:
     qa_href = scene.assets.get(QA_BAND, "")
     identity: dict[str, Any] = {"id": scene.id, "qa": qa_href.split("?", 1)[0]}
     if qa_href and "://" not in qa_href:

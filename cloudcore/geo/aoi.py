@@ -1,33 +1,42 @@
 """Parse and validate an area of interest once, at the edge.
 
 Accepted: a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (as a dict, a
-JSON string or a path to a file), or a bbox 'minlon,minlat,maxlon,maxlat'. A bbox whose
-west edge is east of its east edge crosses the antimeridian and is split in two there.
+JSON string or a path to a file); a bbox 'minlon,minlat,maxlon,maxlat' (text or 4 numbers);
+a shapely geometry or anything else with `__geo_interface__` (in lon/lat); a GeoDataFrame or
+GeoSeries in any CRS (the union of its geometries, reprojected to lon/lat). A bbox whose west
+edge is east of its east edge crosses the antimeridian and is split in two there.
 Past this module everything holds an `AOI`; nothing re-parses. The size limits (area,
-vertices, GeoJSON bytes) live in `cloudcore.limits`; text is size-checked before it is parsed.
+vertices, GeoJSON bytes) are `Settings` fields checked by `cloudcore.limits`; text is
+size-checked before it is parsed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Union
 
+import numpy as np
 import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 from shapely.validation import explain_validity, make_valid
 
-from .errors import InvalidAOIError
-from .limits import DEFAULT_MAX_AREA_KM2, check_area, check_geojson_size, check_vertices, max_area_km2
+from ..errors import InvalidAOIError
+from ..limits import check_area, check_geojson_size, check_vertices
+from ..settings import Settings
 
-__all__ = ["AOI", "AOILike", "DEFAULT_MAX_AREA_KM2", "max_area_km2", "parse_aoi"]
+__all__ = ["AOI", "AOILike", "parse_aoi"]
 
-AOILike = Union[str, os.PathLike, Mapping[str, Any], Sequence[float], "AOI"]
+AOILike = Union[str, os.PathLike, Mapping[str, Any], Sequence[float], BaseGeometry, Any, "AOI"]
+"""Text (bbox, GeoJSON or a file path), a GeoJSON dict, 4 numbers, a shapely geometry, anything
+with `__geo_interface__`, or a GeoDataFrame / GeoSeries."""
 
 MIN_AREA_KM2 = 1e-4  # 100 m2: anything smaller holds no 30 m pixel centre worth measuring
 # A geometry inside a FeatureCollection or Feature may be only these: anything deeper is not
@@ -55,7 +64,8 @@ class AOI:
     @property
     def bbox_lonlat(self) -> tuple[float, float, float, float]:
         """(west, south, east, north); parts split at the antimeridian span -180..180."""
-        return tuple(float(v) for v in self.geometry.bounds)
+        west, south, east, north = (float(v) for v in self.geometry.bounds)
+        return (west, south, east, north)
 
     @property
     def crosses_antimeridian(self) -> bool:
@@ -84,34 +94,47 @@ class AOI:
         return projected if projected.is_valid else make_valid(projected)
 
 
-def parse_aoi(value: AOILike, max_km2: float | None = None, *, allow_files: bool = True) -> AOI:
+def parse_aoi(value: AOILike, *, settings: Settings | None = None, allow_files: bool = True) -> AOI:
     """Turn any accepted AOI form into a validated `AOI`.
 
-    `allow_files=False` refuses file paths: the dashboard parses text anyone can type or put
-    in a link, and must not read the server's files. The limits (area, vertices, GeoJSON size)
-    come from `cloudcore.limits`; `max_km2` overrides the area limit.
+    Args:
+        value: The AOI in any form the module docstring lists.
+        settings: Its limits (area, vertices, GeoJSON size); None reads them from the environment.
+        allow_files: False refuses file paths: the dashboard parses text anyone can type or put
+            in a link, and must not read the server's files.
 
-    Raises InvalidAOIError with a message that names the problem and the fix.
+    Raises:
+        InvalidAOIError: with a message that names the problem and the fix.
     """
+    settings = Settings.from_env() if settings is None else settings
     if isinstance(value, AOI):
+        check_area(value.area_km2, settings)
         return value
-    geometry = _to_geometry(value, allow_files)
-    check_vertices(int(shapely.get_num_coordinates(geometry)))
+    geometry = _to_geometry(value, allow_files, settings)
+    check_vertices(int(shapely.get_num_coordinates(geometry)), settings)
     geometry = _validated(geometry)
     aoi = AOI(geometry)
     if not aoi.area_km2 >= MIN_AREA_KM2:  # also catches a NaN area
-        raise InvalidAOIError("The AOI has no area (a point or a line?): draw or give a polygon.")
-    check_area(aoi.area_km2, max_km2)
+        raise InvalidAOIError("The AOI has no area (a point or a line?): give a polygon.", parameter="aoi")
+    check_area(aoi.area_km2, settings)
     return aoi
 
 
-def _to_geometry(value: AOILike, allow_files: bool) -> Polygon | MultiPolygon:
+def _to_geometry(value: Any, allow_files: bool, settings: Settings) -> Polygon | MultiPolygon:
     if isinstance(value, Mapping):
-        return _from_geojson(value)
+        return _from_geojson(value, settings)
     if isinstance(value, os.PathLike):
         if not allow_files:
             raise InvalidAOIError("Give the AOI as a bbox or GeoJSON text here, not a file path.")
-        return _from_file(Path(value))
+        return _from_file(Path(value), settings)
+    if isinstance(value, BaseGeometry):
+        return _from_shapely(value)
+    if hasattr(value, "to_crs") and hasattr(value, "crs"):
+        return _from_geodataframe(value)
+    if hasattr(value, "__geo_interface__"):
+        return _from_geojson(_geo_interface(value), settings)
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         if len(value) != 4:
             raise InvalidAOIError(f"A bbox needs 4 numbers (minlon, minlat, maxlon, maxlat), got {len(value)}.")
@@ -122,22 +145,59 @@ def _to_geometry(value: AOILike, allow_files: bool) -> Polygon | MultiPolygon:
     if not isinstance(value, str):
         raise InvalidAOIError(f"Cannot read an AOI from a {type(value).__name__}: give GeoJSON or a bbox.")
     # Before anything else touches it: the size limit is what keeps the parse cheap.
-    check_geojson_size(len(value.encode("utf-8", errors="replace")))
+    check_geojson_size(len(value.encode("utf-8", errors="replace")), settings)
     text = value.strip()
     if not text:
         raise InvalidAOIError("The AOI is empty: give a bbox 'minlon,minlat,maxlon,maxlat' or GeoJSON.")
     if text.startswith("{"):
-        return _from_geojson(_json_or_error(text, "The AOI looks like JSON but"))
+        return _from_geojson(_json_or_error(text, "The AOI looks like JSON but"), settings)
     if _looks_like_bbox(text):
         return _from_bbox(text)
     if allow_files:
         path = _existing_path(text)
         if path is not None:
-            return _from_file(path)
+            return _from_file(path, settings)
         raise InvalidAOIError(
             f"AOI {text[:60]!r} is neither a bbox 'minlon,minlat,maxlon,maxlat', GeoJSON, nor an existing file."
         )
     raise InvalidAOIError(f"AOI {text[:60]!r} is neither a bbox 'minlon,minlat,maxlon,maxlat' nor GeoJSON.")
+
+
+def _geo_interface(value: Any) -> Any:
+    """`value.__geo_interface__` (pystac Items, fiona records, other libraries' geometries)."""
+    try:
+        return value.__geo_interface__
+    except Exception as err:
+        raise InvalidAOIError(
+            f"The {type(value).__name__}'s __geo_interface__ failed ({type(err).__name__}): give GeoJSON or a bbox."
+        ) from err
+
+
+def _from_shapely(geometry: BaseGeometry) -> Polygon | MultiPolygon:
+    """A shapely geometry in lon/lat: its polygonal parts, coordinates checked."""
+    if geometry.is_empty:
+        raise InvalidAOIError(f"The AOI {geometry.geom_type} is empty: give a polygon.")
+    polygonal = _as_polygonal(geometry)
+    _check_coordinates(polygonal)
+    return polygonal
+
+
+def _from_geodataframe(frame: Any) -> Polygon | MultiPolygon:
+    """The union of a GeoDataFrame's or GeoSeries' geometries, reprojected to lon/lat."""
+    if frame.crs is None:
+        raise InvalidAOIError(
+            f"The {type(frame).__name__} has no CRS, so its coordinates cannot be placed: set one first, "
+            "e.g. frame.set_crs('EPSG:4326') for longitude/latitude."
+        )
+    if len(frame) == 0:
+        raise InvalidAOIError(f"The {type(frame).__name__} is empty: give at least one polygon.")
+    lonlat = frame.to_crs("EPSG:4326")
+    series = getattr(lonlat, "geometry", lonlat)
+    # union_all since geopandas 1.0; unary_union before it.
+    union = series.union_all() if hasattr(series, "union_all") else series.unary_union
+    if union is None or union.is_empty:
+        raise InvalidAOIError(f"The {type(frame).__name__}'s geometries are empty: give at least one polygon.")
+    return _from_shapely(union)
 
 
 def _json_or_error(text: str, lead: str) -> Any:
@@ -172,21 +232,21 @@ def _looks_like_bbox(text: str) -> bool:
     return True
 
 
-def _from_file(path: Path) -> Polygon | MultiPolygon:
+def _from_file(path: Path, settings: Settings) -> Polygon | MultiPolygon:
     if not path.is_file():
         raise InvalidAOIError(f"AOI file {str(path)!r} does not exist: check the path.")
     try:
         size = path.stat().st_size
     except OSError as err:
         raise InvalidAOIError(f"AOI file {path.name!r} cannot be read ({type(err).__name__}): check the path.") from err
-    check_geojson_size(size)
+    check_geojson_size(size, settings)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise InvalidAOIError(f"AOI file {path.name!r} is not GeoJSON: {err}.") from err
     except OSError as err:
         raise InvalidAOIError(f"AOI file {path.name!r} cannot be read ({type(err).__name__}): check the path.") from err
-    return _from_geojson(_json_or_error(text, f"AOI file {path.name!r} is not GeoJSON: it"))
+    return _from_geojson(_json_or_error(text, f"AOI file {path.name!r} is not GeoJSON: it"), settings)
 
 
 def _from_bbox(text: str) -> Polygon | MultiPolygon:
@@ -207,7 +267,9 @@ def _from_bbox(text: str) -> Polygon | MultiPolygon:
     return box(west, south, east, north)
 
 
-def _from_geojson(data: Any, allowed: tuple[str, ...] = _ANY_KIND, within: str = "") -> Polygon | MultiPolygon:
+def _from_geojson(
+    data: Any, settings: Settings, allowed: tuple[str, ...] = _ANY_KIND, within: str = ""
+) -> Polygon | MultiPolygon:
     if not isinstance(data, Mapping) or "type" not in data:
         raise InvalidAOIError("The AOI GeoJSON has no 'type': give a Polygon, MultiPolygon, Feature or FeatureCollection.")
     kind = data["type"]
@@ -222,8 +284,8 @@ def _from_geojson(data: Any, allowed: tuple[str, ...] = _ANY_KIND, within: str =
         features = data.get("features") or []
         if not isinstance(features, list):
             raise InvalidAOIError("The AOI FeatureCollection's 'features' is not a list: give a list of Features.")
-        _check_position_count(features)
-        parts = [_from_geojson(f, _IN_COLLECTION, "FeatureCollection") for f in features]
+        _check_position_count(features, settings)
+        parts = [_from_geojson(f, settings, _IN_COLLECTION, "FeatureCollection") for f in features]
         if not parts:
             raise InvalidAOIError("The AOI FeatureCollection has no features: draw or give at least one polygon.")
         try:
@@ -233,10 +295,10 @@ def _from_geojson(data: Any, allowed: tuple[str, ...] = _ANY_KIND, within: str =
     if kind == "Feature":
         if not data.get("geometry"):
             raise InvalidAOIError("The AOI Feature has no geometry: give a polygon.")
-        return _from_geojson(data["geometry"], _POLYGONAL, "Feature")
+        return _from_geojson(data["geometry"], settings, _POLYGONAL, "Feature")
     if kind not in _POLYGONAL:
         raise InvalidAOIError(f"The AOI is a {kind[:40]}: only Polygon and MultiPolygon areas can be measured.")
-    _check_position_count([data])
+    _check_position_count([data], settings)
     try:
         geometry = shape(data)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError, RecursionError,
@@ -248,7 +310,7 @@ def _from_geojson(data: Any, allowed: tuple[str, ...] = _ANY_KIND, within: str =
     return geometry
 
 
-def _check_position_count(items: list) -> None:
+def _check_position_count(items: list, settings: Settings) -> None:
     """Apply the vertex limit before shapely builds anything: counting lists is cheap, building
     a million-vertex polygon is not. Malformed coordinates count as nothing here; shape() says
     what is wrong with them."""
@@ -260,7 +322,7 @@ def _check_position_count(items: list) -> None:
         if isinstance(geometry, Mapping) and geometry.get("type") == "MultiPolygon":
             rings = [ring for polygon in rings if isinstance(polygon, (list, tuple)) for ring in polygon]
         total += sum(len(ring) for ring in rings if isinstance(ring, (list, tuple)))
-    check_vertices(total)
+    check_vertices(total, settings)
 
 
 def _check_coordinates(geometry: Polygon | MultiPolygon) -> None:

@@ -1,8 +1,5 @@
-"""Small pictures of dates for browsing: AOI thumbnails and images placed on a lon/lat map.
-
-Thumbnails come from the same AOI window reads as the statistics (red, green, blue and
-QA_PIXEL of the date), not from an external preview service, so they show exactly the
-area that was measured.
+"""The pictures of a filled date: as observed, masked, gap-filled, where each pixel came from,
+and where the QA and ML masks disagree. All with one fixed stretch, so they compare honestly.
 """
 
 from __future__ import annotations
@@ -10,56 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from rasterio.crs import CRS
-from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
-from .aoi import AOI
-from .read import Grid, inside_mask
-from .gapfill import FilledImage
-from .mlmask import BOTH_REMOVED, ML_ONLY, QA_ONLY, agreement
-from .render import mask_overlay, provenance_rgba, true_colour
-from .scene import DateGroup
-from .sources.base import SceneSource
-from .stack import date_grid, read_date
+from ..gapfill.image import FilledImage
+from ..masks.ml import BOTH_REMOVED, ML_ONLY, QA_ONLY, agreement
+from .colour import mask_overlay, provenance_rgba, true_colour
 
-THUMBNAIL_PX = 160
 HOLE_RGBA = (225, 225, 225, 255)
-LONLAT = CRS.from_epsg(4326)
-
-
-def _decimate(array: np.ndarray, max_px: int) -> np.ndarray:
-    """Every n-th pixel so the longer side is at most max_px (nearest: keeps QA-free colours honest)."""
-    step = max(1, int(np.ceil(max(array.shape[:2]) / max_px)))
-    return array[::step, ::step]
-
-
-def date_thumbnail(group: DateGroup, aoi: AOI, source: SceneSource, max_px: int = THUMBNAIL_PX) -> np.ndarray:
-    """A true-colour RGBA thumbnail of the AOI on one date; transparent outside the AOI and where no data."""
-    grid = date_grid(group, aoi, source)
-    stack = read_date(group, grid, source, bands=("red", "green", "blue"))
-    rgba = true_colour(stack.bands[0], stack.bands[1], stack.bands[2])
-    rgba[~inside_mask(aoi, grid), 3] = 0
-    return _decimate(rgba, max_px)
-
-
-def to_lonlat(rgba: np.ndarray, grid: Grid) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """Warp an RGBA image on `grid` to lon/lat for a web map; returns it and (west, south, east, north)."""
-    height, width = rgba.shape[:2]
-    transform, out_w, out_h = calculate_default_transform(grid.crs, LONLAT, width, height, *grid.bounds)
-    out = np.zeros((4, out_h, out_w), dtype=np.uint8)
-    for band in range(4):
-        reproject(
-            rgba[..., band], out[band], src_transform=grid.transform, src_crs=grid.crs,
-            dst_transform=transform, dst_crs=LONLAT, resampling=Resampling.nearest,
-        )
-    west, north = transform.c, transform.f
-    east, south = west + out_w * transform.a, north + out_h * transform.e
-    return np.moveaxis(out, 0, -1), (west, south, east, north)
-
-
-def grid_bounds_lonlat(grid: Grid) -> tuple[float, float, float, float]:
-    """The grid's extent in lon/lat (west, south, east, north)."""
-    return transform_bounds(grid.crs, LONLAT, *grid.bounds)
 
 
 def _rgb_indices(image: FilledImage) -> tuple[int, int, int]:

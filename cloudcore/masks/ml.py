@@ -23,14 +23,15 @@ tiles, 384 px 9 and 512 px 16: about 2 s for 256 x 256 and 3-5 s for 512 x 512 i
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .options import MASK_KINDS
-from .render import SR_OFFSET, SR_SCALE
+from ..errors import InvalidInputError
+from ..options import MaskKind, check_mask_kind
+from ..product import SR_OFFSET, SR_SCALE
 
 # Our band keys (Planetary Computer's, see scene.SR_BANDS) -> the names ukis-csmask expects.
 CSMASK_BAND_NAMES: dict[str, str] = {
@@ -67,8 +68,6 @@ AGREE_CLEAR = 0
 QA_ONLY = 1
 ML_ONLY = 2
 BOTH_REMOVED = 3
-
-MaskKind = Literal["qa", "ml", "qa+ml"]
 
 
 
@@ -261,13 +260,6 @@ def disagreement_map(qa_removed: np.ndarray, ml_removed: np.ndarray) -> np.ndarr
     qa = np.asarray(qa_removed, dtype=bool)
     ml = np.asarray(ml_removed, dtype=bool)
     return (qa.astype(np.uint8) * QA_ONLY) | (ml.astype(np.uint8) * ML_ONLY)
-
-
-def check_mask_kind(kind: str) -> MaskKind:
-    """`kind` if it is one of MASK_KINDS, else InvalidInputError naming the choices."""
-    if kind not in MASK_KINDS:
-        raise InvalidInputError(f"Mask {kind!r} is not known: use one of {', '.join(MASK_KINDS)}.")
-    return kind  # type: ignore[return-value]
 
 
 def combine_masks(kind: MaskKind, qa_removed: np.ndarray, ml_removed: np.ndarray | None) -> np.ndarray:

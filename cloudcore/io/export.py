@@ -12,17 +12,18 @@ import datetime as dt
 import io
 import os
 import secrets
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 # GeoTIFF has no boolean or half-float type: write them as the smallest type that holds them.
-_GEOTIFF_TYPE = {np.dtype(bool): np.dtype(np.uint8), np.dtype(np.float16): np.dtype(np.float32)}
+_GEOTIFF_TYPE: dict[np.dtype, np.dtype] = {np.dtype(bool): np.dtype(np.uint8), np.dtype(np.float16): np.dtype(np.float32)}
 
 _COG_OPTIONS = {
     "compress": "DEFLATE",  # lossless and read by every GDAL build, unlike ZSTD or LERC
@@ -111,9 +112,10 @@ def _checked_bands(bands: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _file_dtype(arrays: Mapping[str, np.ndarray], dtype: Any) -> np.dtype:
     """The requested type, or the smallest holding every band's type; checked to keep values exact."""
+    chosen: np.dtype
     if dtype is None:
-        chosen = np.result_type(*(array.dtype for array in arrays.values()))
-        chosen = _GEOTIFF_TYPE.get(chosen, chosen)
+        widest = np.result_type(*(array.dtype for array in arrays.values()))
+        chosen = _GEOTIFF_TYPE.get(widest, widest)
     else:
         chosen = np.dtype(dtype)
     if chosen.kind not in "iuf":

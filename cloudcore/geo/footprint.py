@@ -61,7 +61,8 @@ def footprint_lonlat(
 
 def bbox_of(geometry: Polygon | MultiPolygon) -> tuple[float, float, float, float]:
     """(west, south, east, north); parts split at the antimeridian span -180..180."""
-    return tuple(float(v) for v in geometry.bounds)
+    west, south, east, north = (float(v) for v in geometry.bounds)
+    return (west, south, east, north)
 
 
 def _densified_ring(left: float, bottom: float, right: float, top: float, n: int) -> tuple[np.ndarray, np.ndarray]:

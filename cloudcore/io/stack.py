@@ -6,17 +6,21 @@ id) with data there wins, decided on QA_PIXEL's fill bit so bands and QA stay pa
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
-from .aoi import AOI
-from .errors import SceneReadError
-from .qa import FILL_BIT, bit_set
-from .read import Grid, open_grid, read_aoi, read_on_grid, with_retries
-from .scene import QA_BAND, RADSAT_BAND, DateGroup, Scene
-from .sources.base import SceneSource
+from ..errors import SceneReadError
+from ..geo.aoi import AOI
+from ..geo.grid import Grid
+from ..masks.qa import FILL_BIT, bit_set
+from ..product import QA_BAND, RADSAT_BAND
+from ..settings import Settings
+from ..sources.base import SceneSource
+from ..sources.scene import DateGroup, Scene
+from .read import open_grid, read_aoi, read_on_grid, with_retries
 
 T = TypeVar("T")
 
@@ -46,7 +50,7 @@ def _raw_href(scene: Scene, band: str) -> str:
         raise SceneReadError(f"Scene {scene.id} has no {band} asset: it cannot be read.") from err
 
 
-def _read(scene: Scene, band: str, source: SceneSource, read: Callable[[str], T]) -> T:
+def _read(scene: Scene, band: str, source: SceneSource, read: Callable[[str], T], settings: Settings) -> T:
     """`read` on a scene's band href, signed just before, retried as `read.with_retries` does."""
     raw = _raw_href(scene, band)
     if not raw:
@@ -55,18 +59,25 @@ def _read(scene: Scene, band: str, source: SceneSource, read: Callable[[str], T]
     def href(fresh: bool) -> str:
         return source.readable_href(raw, fresh=True) if fresh else source.readable_href(raw)
 
-    return with_retries(href, read)
+    return with_retries(href, read, settings=settings)
 
 
-def date_grid(group: DateGroup, aoi: AOI, source: SceneSource, margin_m: float = 0.0, overview: int = 0) -> Grid:
+def date_grid(
+    group: DateGroup, aoi: AOI, source: SceneSource, *, settings: Settings, margin_m: float = 0.0, overview: int = 0
+) -> Grid:
     """The AOI grid of a date, aligned with its first scene's QA_PIXEL."""
-    return _read(group.scenes[0], QA_BAND, source, lambda href: open_grid(href, aoi, margin_m, overview))
+    return _read(
+        group.scenes[0], QA_BAND, source,
+        lambda href: open_grid(href, aoi, settings=settings, margin_m=margin_m, overview=overview), settings,
+    )
 
 
 def read_date_on_aoi(
     group: DateGroup,
     aoi: AOI,
     source: SceneSource,
+    *,
+    settings: Settings,
     margin_m: float = 0.0,
     bands: Sequence[str] = (),
     with_radsat: bool = False,
@@ -74,18 +85,26 @@ def read_date_on_aoi(
 ) -> tuple[Grid, DateStack]:
     """The date's AOI grid and its stack; the first scene's QA header is fetched once for both."""
     grid, first_qa = _read(
-        group.scenes[0], QA_BAND, source, lambda href: read_aoi(href, aoi, margin_m, QA_FILL_VALUE, overview)
+        group.scenes[0], QA_BAND, source,
+        lambda href: read_aoi(
+            href, aoi, settings=settings, margin_m=margin_m, fill_value=QA_FILL_VALUE, overview=overview
+        ),
+        settings,
     )
-    return grid, read_date(group, grid, source, bands, with_radsat, overview=overview, first_qa=first_qa)
+    return grid, read_date(
+        group, grid, source, settings=settings, bands=bands, with_radsat=with_radsat, overview=overview,
+        first_qa=first_qa,
+    )
 
 
 def read_date(
     group: DateGroup,
     grid: Grid,
     source: SceneSource,
+    *,
+    settings: Settings,
     bands: Sequence[str] = (),
     with_radsat: bool = False,
-    *,
     overview: int = 0,
     known: DateStack | None = None,
     first_qa: np.ndarray | None = None,
@@ -100,20 +119,29 @@ def read_date(
     if known is not None and known.origin is not None and (known.radsat is not None or not with_radsat):
         qa, radsat, origin = known.qa, known.radsat, known.origin
     else:
-        qa, radsat, origin = _merge_qa(group, grid, source, with_radsat, overview, first_qa)
+        qa, radsat, origin = _merge_qa(group, grid, source, with_radsat, overview, first_qa, settings)
     stacked = np.zeros((len(bands),) + grid.shape, dtype=np.uint16) if bands else None
     for index, scene in enumerate(group.scenes):
         take = origin == index
         if not take.any():
             continue
         for i, band in enumerate(bands):
-            values = _read(scene, band, source, lambda href: read_on_grid(href, grid, 0, overview=overview))
-            np.copyto(stacked[i], values, where=take)
+            values = _read(
+                scene, band, source,
+                lambda href: read_on_grid(href, grid, settings=settings, overview=overview), settings,
+            )
+            np.copyto(stacked[i], values, where=take)  # type: ignore[index]  # stacked exists when bands do
     return DateStack(qa=qa, radsat=radsat, bands=stacked, origin=origin)
 
 
 def _merge_qa(
-    group: DateGroup, grid: Grid, source: SceneSource, with_radsat: bool, overview: int, first_qa: np.ndarray | None
+    group: DateGroup,
+    grid: Grid,
+    source: SceneSource,
+    with_radsat: bool,
+    overview: int,
+    first_qa: np.ndarray | None,
+    settings: Settings,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     qa = np.full(grid.shape, QA_FILL_VALUE, dtype=np.uint16)
     radsat = np.zeros(grid.shape, dtype=np.uint16) if with_radsat else None
@@ -125,7 +153,13 @@ def _merge_qa(
         if index == 0 and first_qa is not None:
             scene_qa = first_qa
         else:
-            scene_qa = _read(scene, QA_BAND, source, lambda href: read_on_grid(href, grid, QA_FILL_VALUE, overview=overview))
+            scene_qa = _read(
+                scene, QA_BAND, source,
+                lambda href: read_on_grid(
+                    href, grid, settings=settings, fill_value=QA_FILL_VALUE, overview=overview
+                ),
+                settings,
+            )
         take = missing & ~bit_set(scene_qa, FILL_BIT)
         if not take.any():
             continue
@@ -133,6 +167,9 @@ def _merge_qa(
         np.copyto(qa, scene_qa, where=take)
         np.copyto(origin, np.uint8(index), where=take)
         if radsat is not None and RADSAT_BAND in scene.assets:
-            scene_radsat = _read(scene, RADSAT_BAND, source, lambda href: read_on_grid(href, grid, 0, overview=overview))
+            scene_radsat = _read(
+                scene, RADSAT_BAND, source,
+                lambda href: read_on_grid(href, grid, settings=settings, overview=overview), settings,
+            )
             np.copyto(radsat, scene_radsat, where=take)
     return qa, radsat, origin

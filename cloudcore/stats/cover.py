@@ -1,31 +1,35 @@
 """How much of the AOI is cloud, shadow, snow or missing, date by date.
 
-`cover_stats` is the pure kernel (numpy in, numbers out); `iter_cover` searches a source,
-reads only the QA window of every date concurrently and yields each date as soon as it is
-measured, so a caller can show results as they arrive. A date that fails carries its error
-instead of numbers; it never stops the others.
+`cover_stats` is the pure kernel (numpy in, numbers out); `iter_cover` reads only the QA
+window of every date concurrently and yields each date as soon as it is measured, so a caller
+can show results as they arrive. A date whose read fails in an expected way (the declared
+`READ_FAILURES`: the storage, the network, a broken file) carries its error instead of
+numbers and never stops the others; any other exception is a bug and raises.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from .aoi import AOI
-from .cache import CoverCache
-from .errors import CloudCoreError
-from .limits import LANDSAT_RECORD_START, check_date_span, check_scene_count, env_number
-from .qa import CLOUD_SHADOW_BIT, FILL_BIT, SNOW_BIT, MaskPolicy, bit_set, flags_bitmask, removed_mask
-from .masking import mask_date
-from .mlmask import agreement
-from .read import inside_mask
-from .scene import SR_BANDS, DateGroup, Scene, group_by_date
-from .sources.base import SceneSource
-from .stack import read_date_on_aoi
+from ..dates import DateLike, as_date_range
+from ..geo.aoi import AOI
+from ..geo.grid import inside_mask
+from ..io.cache import CoverCache
+from ..io.read import READ_FAILURES
+from ..io.stack import read_date_on_aoi
+from ..masks.date_mask import mask_date
+from ..masks.ml import agreement
+from ..masks.qa import CLOUD_SHADOW_BIT, FILL_BIT, SNOW_BIT, MaskPolicy, bit_set, flags_bitmask, removed_mask
+from ..product import SR_BANDS
+from ..settings import Settings
+from ..sources.base import SceneSource
+from ..sources.scene import DateGroup
+from ..sources.search import search_dates
 
 COVER_FIELDS = (
     "date",
@@ -39,9 +43,9 @@ COVER_FIELDS = (
     "masked_pct",
     "clear_pct",
     "error",
+    "obscured_pct",
 )
-DEFAULT_WORKERS = 16
-DEFAULT_MEMORY_MB = 1024
+"""The fields of a date's JSON and CSV record, in order (`obscured_pct` last: it came last)."""
 # Peak bytes per AOI pixel while one date is measured: QA (2), the read buffer (2), the AOI
 # and removed masks (2) and counting temporaries (3), rounded up for the read path's copies.
 BYTES_PER_AOI_PIXEL = 16
@@ -86,7 +90,7 @@ class DateCover:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON record of the `cover` contract, fields in contract order."""
-        record = asdict(self)
+        record = asdict(self) | {"obscured_pct": self.obscured_pct}
         out = {name: record[name] for name in COVER_FIELDS}
         if self.ml_agreement is not None:
             out["ml_agreement"] = self.ml_agreement
@@ -138,87 +142,51 @@ def cover_stats(
 
 
 def measure_date(
-    group: DateGroup, aoi: AOI, source: SceneSource, policy: MaskPolicy = MaskPolicy(), overview: int = 0
+    group: DateGroup,
+    aoi: AOI,
+    source: SceneSource,
+    policy: MaskPolicy = MaskPolicy(),
+    overview: int = 0,
+    *,
+    settings: Settings | None = None,
 ) -> DateCover:
-    """Read one date's QA window and measure it; errors become the record's `error`.
+    """Read one date's QA window and measure it; an expected read failure becomes the record's `error`.
 
     `overview` > 0 reads the file's overview of that level (1 = half resolution): an estimate
     for large areas that moves a quarter of the bytes per level.
     """
-    base = dict(
-        date=group.date.isoformat(),
-        platform=group.platform,
-        scene_ids=group.scene_ids,
-        scene_cloud_pct=group.scene_cloud_pct,
-    )
+    settings = Settings.from_env() if settings is None else settings
+    base: dict[str, Any] = {
+        "date": group.date.isoformat(),
+        "platform": group.platform,
+        "scene_ids": group.scene_ids,
+        "scene_cloud_pct": group.scene_cloud_pct,
+    }
     try:
         grid, stack = read_date_on_aoi(
-            group, aoi, source, margin_m=policy.buffer_m, bands=SR_BANDS if policy.needs_ml else (),
-            with_radsat=policy.saturated, overview=overview,
+            group, aoi, source, settings=settings, margin_m=policy.buffer_m,
+            bands=SR_BANDS if policy.needs_ml else (), with_radsat=policy.saturated, overview=overview,
         )
         inside = inside_mask(aoi, grid)
         mask = mask_date(stack, group.platform, policy, grid.pixel_size)
-        stats = cover_stats(stack.qa, group.platform, inside, policy, stack.radsat, grid.pixel_size, removed=mask.removed)
+        stats: dict[str, Any] = cover_stats(
+            stack.qa, group.platform, inside, policy, stack.radsat, grid.pixel_size, removed=mask.removed
+        )
         if mask.ml_removed is not None:
             valid = ~bit_set(stack.qa, FILL_BIT)
             agreed = agreement(mask.qa_removed, mask.ml_removed, inside, valid=valid)
             stats["ml_agreement"] = {k: agreed[k] for k in ("agree_pct", "iou", "qa_only_pct", "ml_only_pct", "both_pct")}
-    except CloudCoreError as err:
+    except READ_FAILURES as err:
         return DateCover(**base, error=str(err))
-    except Exception as err:  # noqa: BLE001 - one broken scene must not sink the timeline
-        return DateCover(**base, error=f"{type(err).__name__}: {err}")
     return DateCover(**base, **stats)
 
 
-def search_scenes(
-    source: SceneSource,
-    aoi: AOI,
-    start: dt.date,
-    end: dt.date,
-    max_scene_cloud_pct: float | None = None,
-) -> list[Scene]:
-    """The scenes over the AOI, as the source sorts them.
-
-    The date span and the number of scenes found are held to `cloudcore.limits`, so an absurd
-    request is refused before any read. Time before Landsat 4's launch holds no scene and is
-    not asked for.
-    """
-    check_date_span(start, end)
-    if end < LANDSAT_RECORD_START:
-        return []
-    scenes = source.search(aoi, max(start, LANDSAT_RECORD_START), end, max_scene_cloud_pct)
-    check_scene_count(len(scenes))
-    return scenes
-
-
-def search_dates(
-    source: SceneSource,
-    aoi: AOI,
-    start: dt.date,
-    end: dt.date,
-    max_scene_cloud_pct: float | None = None,
-) -> list[DateGroup]:
-    """The acquisitions over the AOI, oldest first (`search_scenes` merged into dates)."""
-    return group_by_date(search_scenes(source, aoi, start, end, max_scene_cloud_pct))
-
-
-def workers() -> int:
-    """Concurrent reads: CLOUDCORE_WORKERS, default 16 (each waits on round trips most of the
-    time; more did not help on 2 cores)."""
-    return max(1, int(env_number("CLOUDCORE_WORKERS", DEFAULT_WORKERS, "threads")))
-
-
-def memory_budget_mb() -> int:
-    """Memory the dates being measured at once may take: CLOUDCORE_MEMORY_MB, default 1024."""
-    return max(1, int(env_number("CLOUDCORE_MEMORY_MB", DEFAULT_MEMORY_MB, "MB")))
-
-
-def workers_for(aoi: AOI, overview: int = 0) -> int:
-    """Dates measured at once: `workers()`, fewer when the AOI is so large that that many
-    dates in memory together would pass `memory_budget_mb()` (always at least one)."""
+def workers_for(aoi: AOI, settings: Settings, overview: int = 0) -> int:
+    """Dates measured at once: the `workers` setting, fewer when the AOI is so large that that
+    many dates in memory together would pass the `memory_mb` setting (always at least one)."""
     pixels = _grid_km2(aoi) * 1e6 / (LANDSAT_PIXEL_M * 2**overview) ** 2
     per_date = max(pixels, 1.0) * BYTES_PER_AOI_PIXEL
-    return max(1, min(workers(), int(memory_budget_mb() * 2**20 // per_date)))
+    return max(1, min(settings.workers, int(settings.memory_mb * 2**20 // per_date)))
 
 
 def _grid_km2(aoi: AOI) -> float:
@@ -234,25 +202,30 @@ def iter_cover(
     policy: MaskPolicy = MaskPolicy(),
     max_workers: int | None = None,
     *,
+    settings: Settings | None = None,
     overview: int = 0,
     cache: CoverCache | None = None,
 ) -> Iterator[DateCover]:
     """Measure every date concurrently, yielding each as it finishes (not in date order).
 
     Dates found in `cache` come first, without a read; complete new records are stored there.
-    Closing the generator early (or Ctrl-C) cancels the dates not yet started.
+    Closing the generator early (or Ctrl-C) cancels the dates not yet started. `settings`
+    (None: read from the environment) sets the concurrency, memory budget and deadlines.
     """
+    settings = Settings.from_env() if settings is None else settings
     done, todo = split_cached(cache, groups, aoi, policy, overview)
     yield from done
     if not todo:
         return
-    pool = ThreadPoolExecutor(max_workers=max_workers or workers_for(aoi, overview), thread_name_prefix="cover")
-    group_of: dict[Future, DateGroup] = {pool.submit(measure_date, g, aoi, source, policy, overview): g for g in todo}
+    pool = ThreadPoolExecutor(max_workers=max_workers or workers_for(aoi, settings, overview), thread_name_prefix="cover")
+    group_of: dict[Future, DateGroup] = {
+        pool.submit(measure_date, g, aoi, source, policy, overview, settings=settings): g for g in todo
+    }
     pending = set(group_of)
     try:
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
                 record = future.result()
                 store_record(cache, group_of[future], record, aoi, policy, overview)
                 yield record
@@ -301,19 +274,22 @@ def store_record(
 def compute_cover(
     source: SceneSource,
     aoi: AOI,
-    start: dt.date,
-    end: dt.date,
+    start: DateLike,
+    end: DateLike,
     policy: MaskPolicy = MaskPolicy(),
     max_scene_cloud_pct: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     *,
+    settings: Settings | None = None,
     overview: int = 0,
     cache: CoverCache | None = None,
 ) -> list[DateCover]:
-    """Search and measure every date; the records oldest first."""
-    groups = search_dates(source, aoi, start, end, max_scene_cloud_pct)
+    """Search and measure every date; the records oldest first (`cloudcore.cover` gives a DataFrame)."""
+    settings = Settings.from_env() if settings is None else settings
+    first, last = as_date_range(start, end)
+    groups = search_dates(source, aoi, first, last, max_scene_cloud_pct, settings=settings)
     results = []
-    for record in iter_cover(groups, aoi, source, policy, overview=overview, cache=cache):
+    for record in iter_cover(groups, aoi, source, policy, settings=settings, overview=overview, cache=cache):
         results.append(record)
         if progress:
             progress(len(results), len(groups))

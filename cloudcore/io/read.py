@@ -12,26 +12,24 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import rasterio
-from affine import Affine
-from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.features import geometry_mask
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from .aoi import AOI
-from .errors import InvalidAOIError, SceneReadError
+from ..errors import InvalidAOIError, SceneReadError, SourceUnreachableError
+from ..geo.aoi import AOI
+from ..geo.grid import Grid, grid_for_aoi
+from ..settings import Settings
+from .gdal import gdal_env
 
 T = TypeVar("T")
 
-DEFAULT_HTTP_TIMEOUT_S = 10
 # Our own tries around a whole read, on top of GDAL's per-request retries of 500/502/504:
 # throttling answers that name a wait, broken transfers, and an expired signature.
 READ_TRIES = 2
@@ -39,6 +37,14 @@ THROTTLED_TRIES = 4
 READ_BACKOFF_S = 0.5
 # Longest Retry-After we honour on a read: longer would keep the whole timeline waiting.
 MAX_RETRY_AFTER_S = 10.0
+# Longest we ask a throttling server for its Retry-After (a HEAD).
+RETRY_AFTER_QUERY_S = 5.0
+
+
+READ_FAILURES: tuple[type[Exception], ...] = (SceneReadError, SourceUnreachableError)
+"""What reading one date may fail with that is a fact of that date (its files, their storage,
+the network, a token service): such a failure becomes the date's `error`, and the other dates
+go on. Anything else is a bug and raises."""
 
 
 class ForbiddenReadError(SceneReadError):
@@ -49,116 +55,12 @@ class TransientReadError(SceneReadError):
     """A read failed in a way that may pass on a retry (5xx, 429, reset, truncation, timeout)."""
 
 
-def gdal_options() -> dict[str, str | int]:
-    """GDAL settings for reading COG windows over HTTP, read from the environment at call time."""
-    timeout = os.environ.get("CLOUDCORE_HTTP_TIMEOUT_S", str(DEFAULT_HTTP_TIMEOUT_S))
-    return {
-        # Each open would otherwise list the remote "directory" and probe .aux.xml/.msk sidecars: 20x slower.
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
-        # Adjacent COG tiles come back in one range request instead of one each.
-        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-        # HTTP/2 multiplexing lets concurrent window reads share one connection.
-        "GDAL_HTTP_MULTIPLEX": "YES",
-        "GDAL_HTTP_VERSION": "2",
-        # Deadlines: a stalled server fails this read instead of hanging the timeline.
-        "GDAL_HTTP_TIMEOUT": str(int(float(timeout))),
-        "GDAL_HTTP_CONNECTTIMEOUT": str(max(1, int(float(timeout) / 2))),
-        # Retries are off by default in GDAL; storage answers 429/5xx under load.
-        # A window is read once, so decoded blocks are rarely asked for twice: a small block
-        # cache keeps memory flat instead of GDAL's default of 5 % of the machine's RAM.
-        "GDAL_CACHEMAX": 128 * 2**20,  # bytes; rasterio wants an int here
-        # The first GET of a file fetches one chunk for the COG header. USGS-style QA headers
-        # are ~4 KB; GDAL's default 16 KB chunk moved a quarter more bytes than the AOI's tiles
-        # need. (Tiles are fetched by exact ranges, whatever this is.)
-        "CPL_VSIL_CURL_CHUNK_SIZE": "8192",
-        "GDAL_HTTP_MAX_RETRY": "3",
-        "GDAL_HTTP_RETRY_DELAY": "0.5",
-        # 429 and 503 are left to `with_retries`, which waits what the server's Retry-After
-        # asks (GDAL would retry them after its own fixed delay).
-        "GDAL_HTTP_RETRY_CODES": "500,502,504",
-    }
-
-
 @contextmanager
-def gdal_env() -> Iterator[None]:
-    with rasterio.Env(**gdal_options()):
-        yield
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A north-up pixel grid: where AOI windows of a date are read to."""
-
-    crs: CRS
-    transform: Affine
-    width: int
-    height: int
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.height, self.width)
-
-    @property
-    def pixel_size(self) -> float:
-        """Pixel width in CRS units (metres for UTM and polar stereographic)."""
-        return abs(self.transform.a)
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        left, top = self.transform.c, self.transform.f
-        return (left, top + self.height * self.transform.e, left + self.width * self.transform.a, top)
-
-
-def grid_for_aoi(aoi: AOI, crs: CRS, scene_transform: Affine, margin_m: float = 0.0) -> Grid:
-    """The smallest grid aligned with `scene_transform` that covers the AOI plus a margin."""
-    geometry = projected(aoi, crs)
-    if geometry.is_empty:
-        raise InvalidAOIError("The AOI cannot be projected onto the scene's grid: check that it overlaps the scene.")
-    west, south, east, north = geometry.bounds
-    size_x, size_y = abs(scene_transform.a), abs(scene_transform.e)
-    pad = margin_m + max(size_x, size_y)  # one extra pixel so edge pixel centres are never cut
-    x0, y0 = scene_transform.c, scene_transform.f
-    col0 = math.floor((west - pad - x0) / size_x)
-    col1 = math.ceil((east + pad - x0) / size_x)
-    row0 = math.floor((y0 - (north + pad)) / size_y)
-    row1 = math.ceil((y0 - (south - pad)) / size_y)
-    transform = Affine(size_x, 0.0, x0 + col0 * size_x, 0.0, -size_y, y0 - row0 * size_y)
-    return Grid(crs=crs, transform=transform, width=col1 - col0, height=row1 - row0)
-
-
-def inside_mask(aoi: AOI, grid: Grid) -> np.ndarray:
-    """True for grid pixels whose centres fall inside the AOI polygon (read-only: it is shared
-    by every date on the same grid)."""
-    return _inside_mask(aoi, grid)
-
-
-# Dates of one path share their grid: projecting and rasterising the AOI once for all of
-# them saved a quarter of a timeline's CPU time. Few entries: a 100 km AOI's mask is 11 MB.
-@lru_cache(maxsize=4)
-def _inside_mask(aoi: AOI, grid: Grid) -> np.ndarray:
-    geometry = projected(aoi, grid.crs)
-    mask = geometry_mask([geometry], out_shape=grid.shape, transform=grid.transform, invert=True, all_touched=False)
-    mask.setflags(write=False)
-    return mask
-
-
-def projected(aoi: AOI, crs: CRS):
-    """The AOI in `crs`, remembered for the few CRSs a timeline meets."""
-    return _projected(aoi, crs.to_wkt())
-
-
-@lru_cache(maxsize=16)
-def _projected(aoi: AOI, crs_wkt: str):
-    return aoi.in_crs(crs_wkt)
-
-
-@contextmanager
-def open_raster(href: str, overview: int = 0) -> Iterator[rasterio.io.DatasetReader]:
+def open_raster(href: str, *, settings: Settings, overview: int = 0) -> Iterator[rasterio.io.DatasetReader]:
     """Open `href` with the HTTP options, as its `overview`-th overview when above 0 (1 = the
     first, half resolution); errors become SceneReadError kinds a caller can retry on."""
     try:
-        with gdal_env():
+        with gdal_env(settings):
             src = _open_overview(href, overview) if overview > 0 else rasterio.open(href)
             with src:
                 yield src
@@ -177,20 +79,24 @@ def _open_overview(href: str, overview: int) -> rasterio.io.DatasetReader:
     return rasterio.open(href, overview_level=min(overview, levels) - 1)
 
 
-def open_grid(href: str, aoi: AOI, margin_m: float = 0.0, overview: int = 0) -> Grid:
+def open_grid(href: str, aoi: AOI, *, settings: Settings, margin_m: float = 0.0, overview: int = 0) -> Grid:
     """Open one band's header and derive the AOI grid from its CRS and alignment."""
-    with open_raster(href, overview) as src:
+    with open_raster(href, settings=settings, overview=overview) as src:
         return _grid_of(src, href, aoi, margin_m)
 
 
-def read_aoi(href: str, aoi: AOI, margin_m: float = 0.0, fill_value: int | float = 0, overview: int = 0) -> tuple[Grid, np.ndarray]:
+def read_aoi(
+    href: str, aoi: AOI, *, settings: Settings, margin_m: float = 0.0, fill_value: float = 0, overview: int = 0
+) -> tuple[Grid, np.ndarray]:
     """The AOI grid of `href` and its first band on it, from one open (one header fetch)."""
-    with open_raster(href, overview) as src:
+    with open_raster(href, settings=settings, overview=overview) as src:
         grid = _grid_of(src, href, aoi, margin_m)
         return grid, _read_window(src, grid, fill_value)
 
 
-def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int = 1, overview: int = 0) -> np.ndarray:
+def read_on_grid(
+    href: str, grid: Grid, *, settings: Settings, fill_value: float = 0, band: int = 1, overview: int = 0
+) -> np.ndarray:
     """One band of `href` (1-based index, default the first) on `grid`; pixels the raster does
     not cover get `fill_value`.
 
@@ -198,7 +104,7 @@ def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int =
     Otherwise: a nearest-neighbour warp through WarpedVRT, which still reads only
     the source blocks the grid needs.
     """
-    with open_raster(href, overview) as src:
+    with open_raster(href, settings=settings, overview=overview) as src:
         if _aligned(src, grid):
             return _read_window(src, grid, fill_value, band)
         with WarpedVRT(
@@ -213,7 +119,7 @@ def read_on_grid(href: str, grid: Grid, fill_value: int | float = 0, band: int =
             return vrt.read(band)
 
 
-def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T]) -> T:
+def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T], *, settings: Settings) -> T:
     """`read(href)`, tried again when that may help.
 
     - 403: once more with a freshly signed href (a second 403 means the key, not the clock);
@@ -226,6 +132,7 @@ def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T]) -> T
     Args:
         get_href: Returns the href to read; called with True to ask for a fresh signature.
         read: The read to run on it.
+        settings: Its deadlines (the wait a throttling server asks for is asked within them).
     """
     fresh = resigned = False
     attempt = 0
@@ -246,14 +153,14 @@ def with_retries(get_href: Callable[[bool], str], read: Callable[[str], T]) -> T
             if attempt >= (THROTTLED_TRIES if throttled else READ_TRIES):
                 raise
             backoff = READ_BACKOFF_S * 2 ** (attempt - 1)
-            time.sleep(max(backoff, _asked_wait(href)) if throttled else backoff)
+            time.sleep(max(backoff, _asked_wait(href, settings)) if throttled else backoff)
 
 
 _THROTTLED = re.compile(r"\b(?:429|503)\b")
 _TIMED_OUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
 
 
-def _asked_wait(href: str) -> float:
+def _asked_wait(href: str, settings: Settings) -> float:
     """Seconds a throttling server asks us to wait (its Retry-After), capped; 0 if it did not say.
 
     GDAL's error does not carry the response headers, so we ask the server once (a HEAD).
@@ -263,7 +170,7 @@ def _asked_wait(href: str) -> float:
     import requests  # only on this rare path
 
     try:
-        answer = requests.head(href, timeout=min(5.0, _timeout_s()), allow_redirects=True)
+        answer = requests.head(href, timeout=min(RETRY_AFTER_QUERY_S, settings.http_timeout_s), allow_redirects=True)
     except requests.RequestException:
         return 0.0
     raw = answer.headers.get("Retry-After", "")
@@ -277,13 +184,6 @@ def _asked_wait(href: str) -> float:
         except (TypeError, ValueError, IndexError, OverflowError):
             return 0.0
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
-
-
-def _timeout_s() -> float:
-    try:
-        return float(os.environ.get("CLOUDCORE_HTTP_TIMEOUT_S", DEFAULT_HTTP_TIMEOUT_S))
-    except ValueError:
-        return float(DEFAULT_HTTP_TIMEOUT_S)
 
 
 def forget_failures(href: str) -> None:
@@ -331,7 +231,10 @@ def _load_partial_clear() -> Callable[[bytes], None] | None:
 def _grid_of(src: rasterio.io.DatasetReader, href: str, aoi: AOI, margin_m: float) -> Grid:
     if src.crs is None:
         raise SceneReadError(f"{_name(href)} has no coordinate reference system: it cannot be placed on a map.")
-    return grid_for_aoi(aoi, src.crs, src.transform, margin_m)
+    try:
+        return grid_for_aoi(aoi, src.crs, src.transform, margin_m)
+    except InvalidAOIError as err:  # this scene's CRS cannot hold the AOI: a fact of this date
+        raise SceneReadError(f"The AOI cannot be placed on the grid of {_name(href)}: {err}") from err
 
 
 # GDAL's words for failures that may pass on a retry: server errors, throttling, a reset
@@ -401,6 +304,6 @@ def _name(href: str) -> str:
     return href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
-def _clean(err: Exception) -> str:
+def _clean(err: Exception | str) -> str:
     """An error text with any signed query string removed."""
     return re.sub(r"\?[^\s'\"]*", "?<token removed>", str(err))

@@ -7,14 +7,14 @@ ML model runs only when the policy asks for it, on the AOI window that was read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .mlmask import combine_masks, ml_removed_mask
+from ..errors import InvalidInputError
+from ..product import SR_BANDS
+from .ml import combine_masks, ml_removed_mask
 from .qa import FILL_BIT, MaskPolicy, bit_set, removed_mask
-from .scene import SR_BANDS
-from .stack import DateStack
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,21 @@ class DateMask:
     """What the ML model removes; None when the policy did not ask for it."""
 
 
-def mask_date(stack: DateStack, platform: str, policy: MaskPolicy, pixel_size_m: float) -> DateMask:
-    """Apply the policy to one date's stack (which must hold SR_BANDS when the policy needs ML)."""
+class DateArrays(Protocol):
+    """What a mask needs of one date on its grid (`cloudcore.io.stack.DateStack` is one)."""
+
+    @property
+    def qa(self) -> np.ndarray: ...
+
+    @property
+    def radsat(self) -> np.ndarray | None: ...
+
+    @property
+    def bands(self) -> np.ndarray | None: ...
+
+
+def mask_date(stack: DateArrays, platform: str, policy: MaskPolicy, pixel_size_m: float) -> DateMask:
+    """Apply the policy to one date's arrays (whose `bands` must be SR_BANDS when the policy needs ML)."""
     qa_removed = removed_mask(stack.qa, platform, policy, stack.radsat, pixel_size_m)
     ml_removed = None
     if policy.needs_ml:

@@ -27,22 +27,27 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from .aoi import AOI
-from .cover import compute_cover
-from .demo import TRUTH_KEY
-from .errors import InvalidInputError, SceneReadError
-from .fill import FILL_METHODS
-from .gapfill import DEFAULT_WINDOW_DAYS, FillInputs, fill_inputs, read_fill_inputs
-from .qa import MaskPolicy
-from .read import Grid, read_on_grid
-from .render import reflectance
-from .scene import SR_BANDS, DateGroup
-from .sources.base import SceneSource
-from .stack import DateStack, read_date
+from ..demo import TRUTH_KEY
+from ..errors import InvalidInputError, SceneReadError
+from ..gapfill.image import fill_inputs
+from ..gapfill.inputs import DEFAULT_WINDOW_DAYS, FillInputs, read_fill_inputs
+from ..gapfill.registry import FILL_METHODS
+from ..geo.aoi import AOI
+from ..geo.grid import Grid
+from ..io.read import read_on_grid
+from ..io.stack import DateStack, read_date
+from ..masks.qa import MaskPolicy
+from ..product import SR_BANDS
+from ..render.colour import reflectance
+from ..settings import Settings
+from ..sources.base import SceneSource
+from ..sources.scene import DateGroup
+from ..stats.cover import compute_cover
 
 PARTLY_CLOUDY_PCT: tuple[float, float] = (10.0, 80.0)
 """AOI share (%) missing or removed on a date for it to be scored, both ends included."""
@@ -115,7 +120,7 @@ def seam_score(filled: np.ndarray, truth: np.ndarray, kept: np.ndarray, filled_p
     return steps_filled / values - steps_truth / values
 
 
-def read_truth(group: DateGroup, grid: Grid, source: SceneSource) -> np.ndarray:
+def read_truth(group: DateGroup, grid: Grid, source: SceneSource, *, settings: Settings) -> np.ndarray:
     """(6, H, W) the cloud-free truth DN of one date on `grid`, 0 where unknown.
 
     Scenes merge as in `stack.read_date`: the first scene with truth at a pixel wins.
@@ -126,14 +131,15 @@ def read_truth(group: DateGroup, grid: Grid, source: SceneSource) -> np.ndarray:
     for scene in group.scenes:
         if TRUTH_KEY not in scene.assets:
             raise SceneReadError(
-                f"Scene {scene.id} has no {TRUTH_KEY!r} asset: fills can only be scored on the demo record (--source demo)."
+                f"Scene {scene.id} has no {TRUTH_KEY!r} asset: fills can only be scored on the demo record.",
+                parameter="source",
             )
     truth = np.zeros((len(SR_BANDS),) + grid.shape, dtype=np.uint16)
     for scene in group.scenes:
         href = source.readable_href(scene.assets[TRUTH_KEY])
         missing = (truth == 0).all(axis=0)
         for index in range(len(SR_BANDS)):
-            band = read_on_grid(href, grid, 0, band=index + 1)
+            band = read_on_grid(href, grid, settings=settings, band=index + 1)
             if index == 0:
                 missing &= band != 0  # the pixels this scene adds, decided on its first band
             truth[index][missing] = band[missing]
@@ -155,16 +161,17 @@ class _SharedReads:
         group: DateGroup,
         grid: Grid,
         source: SceneSource,
+        *,
+        settings: Settings,
         bands: Sequence[str] = (),
         with_radsat: bool = False,
-        *,
         known: DateStack | None = None,
     ) -> DateStack:
         key = (group.date, group.platform, group.wrs_path, group.scene_ids[0], grid, tuple(bands), with_radsat)
         with self._lock:
             stack = self._stacks.get(key)
         if stack is None:
-            stack = read_date(group, grid, source, bands=bands, with_radsat=with_radsat, known=known)
+            stack = read_date(group, grid, source, settings=settings, bands=bands, with_radsat=with_radsat, known=known)
             with self._lock:
                 self._stacks[key] = stack
         return stack
@@ -184,6 +191,8 @@ def evaluate_fill(
     policy: MaskPolicy = MaskPolicy(),
     progress: Progress | None = None,
     partly_cloudy_pct: tuple[float, float] = PARTLY_CLOUDY_PCT,
+    *,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Fill every partly cloudy date in start..end with each method and score it against the truth.
 
@@ -208,19 +217,21 @@ def evaluate_fill(
         InvalidInputError: An unknown method, or no partly cloudy date in the range.
         SceneReadError: The source's scenes have no truth.
     """
+    settings = Settings.from_env() if settings is None else settings
     unknown = [m for m in methods if m not in FILL_METHODS]
     if unknown or not methods:
         raise InvalidInputError(
-            f"Unknown fill method(s) {', '.join(map(repr, unknown)) or '(none given)'}: use any of {', '.join(FILL_METHODS)}."
+            f"Unknown fill method(s) {', '.join(map(repr, unknown)) or '(none given)'}: use any of {', '.join(FILL_METHODS)}.",
+            parameter="method",
         )
-    dates = _partly_cloudy_dates(source, aoi, start, end, policy, partly_cloudy_pct)
+    dates = _partly_cloudy_dates(source, aoi, start, end, policy, partly_cloudy_pct, settings)
     reads = _SharedReads()
     per_method: dict[str, list[dict[str, float | int | None]]] = {m: [] for m in methods}
     per_date = []
     for done, date in enumerate(dates, start=1):
         reads.forget_before(date - dt.timedelta(days=window_days))
-        inputs = read_fill_inputs(source, aoi, date, window_days, policy, all_donors=True, read=reads)
-        scores = _score_methods(inputs, source, methods)
+        inputs = read_fill_inputs(source, aoi, date, window_days, policy, all_donors=True, read=reads, settings=settings)
+        scores = _score_methods(inputs, source, methods, settings)
         for method in methods:
             per_method[method].append(scores[method])
         per_date.append(_date_record(inputs, scores))
@@ -234,11 +245,17 @@ def evaluate_fill(
 
 
 def _partly_cloudy_dates(
-    source: SceneSource, aoi: AOI, start: dt.date, end: dt.date, policy: MaskPolicy, bounds: tuple[float, float]
+    source: SceneSource,
+    aoi: AOI,
+    start: dt.date,
+    end: dt.date,
+    policy: MaskPolicy,
+    bounds: tuple[float, float],
+    settings: Settings,
 ) -> list[dt.date]:
     low, high = bounds
     # A QA-only pass: cheap next to the band reads, and the same statistic the timeline shows.
-    records = compute_cover(source, aoi, start, end, policy)
+    records = compute_cover(source, aoi, start, end, policy, settings=settings)
     dates = sorted(
         {dt.date.fromisoformat(r.date) for r in records if r.error is None and r.obscured_pct is not None and low <= r.obscured_pct <= high}
     )
@@ -250,9 +267,11 @@ def _partly_cloudy_dates(
     return dates
 
 
-def _score_methods(inputs: FillInputs, source: SceneSource, methods: Sequence[str]) -> dict[str, dict]:
+def _score_methods(
+    inputs: FillInputs, source: SceneSource, methods: Sequence[str], settings: Settings
+) -> dict[str, dict]:
     """Every method run on the same target and donors, scored against the date's truth."""
-    truth = read_truth(inputs.group, inputs.grid, source)
+    truth = read_truth(inputs.group, inputs.grid, source, settings=settings)
     holes = inputs.removed & inputs.inside
     kept = inputs.inside & ~inputs.removed
     return {m: score_fill(fill_inputs(inputs, m).result.filled, truth, holes, kept) for m in methods}
@@ -271,7 +290,7 @@ def _date_record(inputs: FillInputs, scores: dict[str, dict]) -> dict[str, Any]:
 
 def _mean_scores(scores: list[dict[str, float | int | None]]) -> dict[str, float | None]:
     def mean(name: str, digits: int) -> float | None:
-        values = [s[name] for s in scores if s[name] is not None]
+        values = [float(value) for s in scores if (value := s[name]) is not None]
         return round(float(np.mean(values)), digits) if values else None
 
     return {"rmse": mean("rmse", 5), "bias": mean("bias", 5), "unfilled_pct": mean("unfilled_pct", 2), "seam": mean("seam", 5)}

@@ -1,0 +1,1 @@
+"""How good the fills and the ML mask are, measured against a truth."""

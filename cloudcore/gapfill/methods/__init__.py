@@ -1,0 +1,1 @@
+"""The fill methods, one module each; `cloudcore.gapfill.registry` finds every `FillMethod` here."""

@@ -1,0 +1,1 @@
+"""Where: the area of interest, pixel grids and footprints (geometry only, no raster I/O)."""

@@ -1,0 +1,1 @@
+"""Pictures: true colour, mask and provenance overlays, thumbnails, images placed on a map."""

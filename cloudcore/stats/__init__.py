@@ -1,0 +1,1 @@
+"""Per-date statistics of the AOI (cloud, shadow, snow, missing), on this machine or a Dask cluster."""
