@@ -154,6 +154,13 @@ class Settings:
         return rows
 
 
+def settings_markdown() -> str:
+    """The README's table of settings."""
+    rows = ["| variable | default | allowed | what it does |", "|---|---|---|---|"]
+    rows += [f"| `{variable}` | {default} | {allowed} | {doc} |" for variable, default, allowed, doc in Settings.variables()]
+    return "\n".join(rows)
+
+
 def _parse(spec: _Spec, raw: str, name: str) -> Any:
     if spec.kind == "path":
         return Path(raw).expanduser()
@@ -193,12 +200,17 @@ def _check_range(spec: _Spec, value: Any, lead: str, name: str) -> Any:
 def _allowed(spec: _Spec) -> str:
     if spec.kind in ("number", "integer"):
         whole = "a whole number" if spec.kind == "integer" else "a number"
-        return f"{whole} from {spec.low:,g} to {spec.high:,g} {spec.unit}".rstrip()
+        return f"{whole} from {_plain(spec.low)} to {_plain(spec.high)} {spec.unit}".rstrip()
     if spec.kind == "flag":
         return "1 or 0"
     if spec.kind == "path":
         return "a folder path"
     return "text"
+
+
+def _plain(number: float) -> str:
+    """1,000,000 rather than 1e+06; 0.0001 as it is."""
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
 
 
 def _shown(value: Any, spec: _Spec) -> str:
@@ -208,4 +220,4 @@ def _shown(value: Any, spec: _Spec) -> str:
         return "~/.cache/cloudcore" if value == default_cache_root() else str(value)
     if spec.kind == "flag":
         return "1" if value else "0"
-    return f"{value:,g}"
+    return _plain(value)

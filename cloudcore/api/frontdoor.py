@@ -25,6 +25,7 @@ from ..gapfill.inputs import DEFAULT_WINDOW_DAYS
 from ..gapfill.registry import DEFAULT_METHOD, get_method
 from ..geo.aoi import AOI, AOILike, parse_aoi
 from ..io.cache import CoverCache
+from ..limits import check_date_span
 from ..masks.qa import MaskPolicy
 from ..options import DEFAULT_FLAGS, MaskKind
 from ..settings import Settings
@@ -83,6 +84,7 @@ def search(
     settings = Settings.from_env() if settings is None else settings
     area = parse_aoi(aoi, settings=settings)
     first, last = as_date_range(start, end)
+    check_date_span(first, last, settings)  # before a source is opened: refuse absurd requests first
     scenes = search_scenes(
         open_source(source, settings), area, first, last, as_max_scene_cloud(max_scene_cloud), settings=settings
     )
@@ -162,6 +164,7 @@ def measure_cover(
     settings = Settings.from_env() if settings is None else settings
     area = parse_aoi(aoi, settings=settings)
     first, last = as_date_range(start, end)
+    check_date_span(first, last, settings)  # before a source is opened: refuse absurd requests first
     policy = as_policy(mask, flags, buffer_m)
     level = int(as_number(overview, "overview", 0, MAX_OVERVIEW, "an overview level", whole=True))
     scene_source = open_source(source, settings)

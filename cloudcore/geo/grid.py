@@ -47,7 +47,8 @@ class Grid:
 def grid_for_aoi(aoi: AOI, crs: CRS, scene_transform: Affine, margin_m: float = 0.0) -> Grid:
     """The smallest grid aligned with `scene_transform` that covers the AOI plus a margin."""
     geometry = projected(aoi, crs)
-    if geometry.is_empty:
+    # Far outside a projection's zone, points project to nothing or to infinity.
+    if geometry.is_empty or not all(math.isfinite(v) for v in geometry.bounds):
         raise InvalidAOIError("The AOI cannot be projected onto the scene's grid: check that it overlaps the scene.")
     west, south, east, north = geometry.bounds
     size_x, size_y = abs(scene_transform.a), abs(scene_transform.e)

@@ -137,7 +137,7 @@ def _predict(image: np.ndarray, band_names: Sequence[str], product_level: str) -
         from ukis_csmask.mask import CSmask
     except ImportError as err:  # the optional dependency, or onnxruntime behind it
         raise InvalidInputError(
-            "The ML cloud mask needs ukis-csmask: pip install 'ukis-csmask[cpu]==1.0.0', "
+            "The ML cloud mask needs ukis-csmask: pip install 'cloudcore[ml]' (or 'ukis-csmask[cpu]'), "
             "or use the QA_PIXEL mask."
         ) from err
     height, width = image.shape[:2]
