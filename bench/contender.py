@@ -3,8 +3,8 @@
 The job file holds the STAC items and the AOI (and, for some contenders, more). The process
 prints one JSON object: the per-date numbers, `wall_s` and `peak_rss_mb`.
 
-Every contender measures its dates with the same kernel, `cloudcore.cover.cover_stats`, on
-the same grid (`cloudcore.read.grid_for_aoi` of the AOI on the files' own pixel grid), so
+Every contender measures its dates with the same kernel, `cloudcore.stats.cover.cover_stats`, on
+the same grid (`cloudcore.geo.grid.grid_for_aoi` of the AOI on the files' own pixel grid), so
 their numbers must agree exactly; only how the QA pixels get there differs.
 
 `wall_s` is the time of the work alone: from the items (as dicts) and the AOI in memory to
@@ -38,14 +38,14 @@ def _grid(item: dict, aoi):
     from affine import Affine
     from rasterio.crs import CRS
 
-    from cloudcore.read import grid_for_aoi
+    from cloudcore.geo.grid import grid_for_aoi
 
     props = item["properties"]
     return grid_for_aoi(aoi, CRS.from_epsg(props["proj:epsg"]), Affine(*props["proj:transform"][:6]))
 
 
 def _stats(qa, platform: str, inside) -> dict:
-    from cloudcore.cover import cover_stats
+    from cloudcore.stats.cover import cover_stats
 
     stats = cover_stats(qa, platform, inside)
     return {k: stats[k] for k in STAT_KEYS}
@@ -60,7 +60,7 @@ def run_naive(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
     from rasterio.io import MemoryFile
     from rasterio.windows import Window
 
-    from cloudcore.read import inside_mask
+    from cloudcore.geo.grid import inside_mask
 
     session = requests.Session()
     out = {}
@@ -85,7 +85,7 @@ def _odc_load(items: list[dict], aoi, **load_options):
     import pystac
     from odc.geo.geobox import GeoBox
 
-    from cloudcore.read import inside_mask
+    from cloudcore.geo.grid import inside_mask
 
     # What Planetary Computer's example notebooks do before loading.
     odc.stac.configure_rio(cloud_defaults=True)
@@ -138,14 +138,14 @@ def _records(records) -> tuple[dict, list[str]]:
 
 
 def run_cloudcore(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
-    from cloudcore.cover import iter_cover
-    from cloudcore.scene import group_by_date, scene_from_item
+    from cloudcore.sources.scene import group_by_date, scene_from_item
+    from cloudcore.stats.cover import iter_cover
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"settings": job["_settings"]}
     if job.get("overview"):
         options["overview"] = int(job["overview"])
     if job.get("cache_dir"):
-        from cloudcore.cache import CoverCache
+        from cloudcore.io.cache import CoverCache
 
         options["cache"] = CoverCache(job["cache_dir"])
     groups = group_by_date([scene_from_item(item) for item in items])
@@ -155,12 +155,15 @@ def run_cloudcore(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
 
 def run_cloudcore_dask(items: list[dict], aoi, job: dict) -> tuple[dict, dict]:
     """The same work through dask.distributed: a LocalCluster here, any scheduler in real use."""
-    from cloudcore.distributed import iter_cover_dask
-    from cloudcore.scene import group_by_date, scene_from_item
+    from cloudcore.sources.scene import group_by_date, scene_from_item
+    from cloudcore.stats.distributed import iter_cover_dask
 
     client = job["_client"]
     groups = group_by_date([scene_from_item(item) for item in items])
-    out, errors = _records(iter_cover_dask(groups, aoi, ItemHrefs(), scheduler=client, overview=int(job.get("overview", 0))))
+    measured = iter_cover_dask(
+        groups, aoi, ItemHrefs(), scheduler=client, settings=job["_settings"], overview=int(job.get("overview", 0))
+    )
+    out, errors = _records(measured)
     return out, {"errors": errors}
 
 
@@ -200,9 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     import numpy  # noqa: F401
     import rasterio  # noqa: F401
 
-    from cloudcore.aoi import parse_aoi
-    import cloudcore.cover  # noqa: F401
-    import cloudcore.read  # noqa: F401
+    import cloudcore.io.read
+    import cloudcore.stats.cover
+    from cloudcore.geo.aoi import parse_aoi
+    from cloudcore.settings import Settings
 
     if args.name.startswith("odc"):
         import odc.stac  # noqa: F401
@@ -213,12 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.job) as handle:
         job = json.load(handle)
     items = job["items"]
-    aoi = parse_aoi(json.dumps(job["aoi"]))
+    # Settings are read once, as the command line reads them: CLOUDCORE_* of this process.
+    settings = Settings.from_env()
+    job["_settings"] = settings
+    aoi = parse_aoi(json.dumps(job["aoi"]), settings=settings)
 
     cluster = None
     if args.name == "cloudcore_dask":
         cluster, job["_client"] = _start_cluster(job)  # cluster start-up is not the work: before the clock
-        import cloudcore.distributed  # noqa: F401
+        import cloudcore.stats.distributed  # noqa: F401
 
     started = time.perf_counter()
     dates, extra = CONTENDERS[args.name](items, aoi, job)

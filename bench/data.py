@@ -58,8 +58,11 @@ TINY = Layout(width=2048, height=2048, files=3)
 
 
 def cache_root() -> Path:
-    base = os.environ.get("CLOUDCORE_CACHE_DIR")
-    return (Path(base) if base else Path.home() / ".cache" / "cloudcore") / CACHE_VERSION
+    """`<cache_dir>/bench-v1`, under cloudcore's `cache_dir` setting (CLOUDCORE_CACHE_DIR, default
+    ~/.cache/cloudcore), read from the environment as the command line reads it."""
+    from cloudcore.settings import Settings
+
+    return Settings.from_env().cache_dir / CACHE_VERSION
 
 
 def cloud_fractions(n: int) -> list[float]:

@@ -2,7 +2,7 @@
 
 The dates are small COGs (six Collection 2 Level-2 bands as DN, plus QA_PIXEL) written once
 into the cache. `python -m bench.fillcase --dir DIR` reads the target and its donors with
-`gapfill.read_fill_inputs` (not timed), then times `gapfill.fill_inputs` with the default
+`gapfill.inputs.read_fill_inputs` (not timed), then times `gapfill.image.fill_inputs` with the default
 method and reports the process's peak memory during that step: Linux's peak-RSS mark
 (VmHWM) is reset after the reads (`/proc/self/clear_refs`), so the figure is the highest
 the whole process stood at while filling, reads' buffers included.
@@ -106,11 +106,13 @@ def _rss_mb() -> float:
 
 def run(folder: Path) -> dict:
     """Read once, fill once (timed); the figures as a dict."""
-    from cloudcore.aoi import parse_aoi
-    from cloudcore.gapfill import fill_inputs, read_fill_inputs
-    from cloudcore.options import DEFAULT_FILL_METHOD
-    from cloudcore.scene import Scene
+    from cloudcore.gapfill.image import fill_inputs
+    from cloudcore.gapfill.inputs import read_fill_inputs
+    from cloudcore.gapfill.registry import DEFAULT_METHOD
+    from cloudcore.geo.aoi import parse_aoi
+    from cloudcore.settings import Settings
     from cloudcore.sources.local import LocalScenes
+    from cloudcore.sources.scene import Scene
 
     from .data import EPSG, PIXEL_M
 
@@ -132,13 +134,16 @@ def run(folder: Path) -> dict:
     # grid_for_aoi pads a pixel on each side; 1 m less keeps float error from adding a 1,001st.
     h = (SIZE_PX - 2) * PIXEL_M / 2 - 1.0
     ring = [list(to_lonlat.transform(cx + dx, cy + dy)) for dx, dy in ((-h, -h), (h, -h), (h, h), (-h, h), (-h, -h))]
-    aoi = parse_aoi(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    settings = Settings.from_env()
+    aoi = parse_aoi(json.dumps({"type": "Polygon", "coordinates": [ring]}), settings=settings)
 
-    inputs = read_fill_inputs(source, aoi, dt.date.fromisoformat(meta["target"]), WINDOW_DAYS, all_donors=True)
+    inputs = read_fill_inputs(
+        source, aoi, dt.date.fromisoformat(meta["target"]), WINDOW_DAYS, all_donors=True, settings=settings
+    )
     rss_before = _rss_mb()
     Path("/proc/self/clear_refs").write_text("5")  # from here VmHWM is the fill step's peak
     started = time.perf_counter()
-    filled = fill_inputs(inputs, DEFAULT_FILL_METHOD)
+    filled = fill_inputs(inputs, DEFAULT_METHOD)
     wall = time.perf_counter() - started
     peak = _hwm_mb()
     return {
@@ -146,7 +151,7 @@ def run(folder: Path) -> dict:
         "peak_rss_mb": peak,
         "rss_before_fill_mb": rss_before,
         "fill_increase_mb": round(peak - rss_before, 1),
-        "method": DEFAULT_FILL_METHOD,
+        "method": DEFAULT_METHOD,
         "grid_px": list(inputs.grid.shape),
         "donors": len(inputs.donors),
         "bands": int(inputs.target.bands.shape[0]),

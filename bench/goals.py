@@ -1,4 +1,4 @@
-"""Issue 5's goals checked against the measured figures, and the markdown table of them."""
+"""The benchmark's goals checked against the measured figures, and the markdown table of them."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def window_tile_bytes(path: str, col_off: int, row_off: int, width: int, height:
 
 def min_bytes(paths: list[str], aoi) -> int:
     """Sum over scenes (one file each; files may repeat) of header + AOI tiles."""
-    from cloudcore.read import grid_for_aoi
+    from cloudcore.geo.grid import grid_for_aoi
 
     total = 0
     for path in paths:

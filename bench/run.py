@@ -128,7 +128,7 @@ def time_help(runs: int) -> float:
 
 
 def run_p1(runner: Runner, items: list[dict], files: list[str], aoi: dict, results: dict) -> None:
-    from cloudcore.aoi import parse_aoi
+    from cloudcore.geo.aoi import parse_aoi
 
     job = runner.job("p1", items=items, aoi=aoi)
     p1 = {}
@@ -165,7 +165,7 @@ def run_p1(runner: Runner, items: list[dict], files: list[str], aoi: dict, resul
 
 def run_p1_large(runner: Runner, items: list[dict], files: list[str], aoi: dict, results: dict) -> dict:
     """Full resolution, then overview estimates; returns the full-resolution dates for P3."""
-    from cloudcore.aoi import parse_aoi
+    from cloudcore.geo.aoi import parse_aoi
 
     large = {}
     log(f"P1 large: cloudcore at full resolution, {runner.runs} runs")
@@ -221,7 +221,7 @@ def code_version() -> dict:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description="cloudcore's benchmark suite (issue 5).")
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description="cloudcore's benchmark suite.")
     parser.add_argument("--runs", type=int, default=3, help="fresh-process runs per contender; the median is reported")
     parser.add_argument("--scenes", type=int, default=150)
     parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios to run, e.g. p1,p3 (p1 includes P1 large)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cloudcore.qa import (
+from cloudcore.masks.qa import (
     CIRRUS_BIT,
     CIRRUS_CONFIDENCE_OFFSET,
     CLEAR_BIT,
@@ -31,7 +31,7 @@ COARSE = 4
 """Fields are made at 1/COARSE of the full resolution (120 m cells for 30 m pixels)."""
 
 LOW, MEDIUM, HIGH = 1, 2, 3
-# Codes built from the bit layout (not typed in as numbers), so they follow cloudcore.qa.
+# Codes built from the bit layout (not typed in as numbers), so they follow cloudcore.masks.qa.
 # A clear pixel carries low confidence in every 2-bit field, as USGS writes it (21824).
 CLEAR = (
     (1 << CLEAR_BIT)

@@ -31,9 +31,15 @@ def check_area(area_km2: float, settings: Settings) -> None:
     """Refuse an AOI larger than the area limit."""
     limit = settings.max_aoi_km2
     if area_km2 > limit:
+        # A dashboard holds areas to the smaller of its own limit and the library's: when its own is
+        # the one that binds, the operator's variable is the one to change.
+        variable = (
+            "CLOUDCORE_UI_MAX_AOI_KM2 on a dashboard, CLOUDCORE_MAX_AOI_KM2 elsewhere"
+            if limit == settings.ui_max_aoi_km2 else "CLOUDCORE_MAX_AOI_KM2"
+        )
         raise InvalidAOIError(
             f"The AOI spans {area_km2:,.0f} km², over the {limit:,.0f} km² limit: give a smaller area, "
-            "or raise the limit (CLOUDCORE_MAX_AOI_KM2).",
+            f"or raise the limit ({variable}).",
             parameter="aoi", setting="max_aoi_km2",
         )
 

@@ -1,14 +1,20 @@
-"""Shared test fixtures: where the real reference data lives, and a network guard."""
+"""Shared test fixtures: where the real reference data lives, a private cache, and a network guard."""
 
 from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The suite never writes into the user's ~/.cache: a run without CLOUDCORE_CACHE_DIR gets a folder
+# of its own (inherited by the CLI and dashboard processes the tests start).
+if not os.environ.get("CLOUDCORE_CACHE_DIR"):
+    os.environ["CLOUDCORE_CACHE_DIR"] = tempfile.mkdtemp(prefix="cloudcore-test-cache-")
 REAL_DATA = Path(os.environ.get("CLOUDCORE_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
 
 

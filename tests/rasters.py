@@ -10,7 +10,7 @@ import rasterio
 from affine import Affine
 from pyproj import Transformer
 
-from cloudcore.scene import Scene
+from cloudcore.sources.scene import Scene
 
 UTM33N = "EPSG:32633"
 # Landsat grids put pixel corners on odd multiples of 15 m.
@@ -59,4 +59,17 @@ class ListSource:
         return sorted((s for s in self.scenes if start <= s.date <= end), key=lambda s: (s.datetime, s.id))
 
     def readable_href(self, href: str, fresh: bool = False) -> str:
+        return href
+
+
+class FailingSource(ListSource):
+    """A ListSource that raises `error` instead of handing out the hrefs of one scene."""
+
+    def __init__(self, scenes: list[Scene], failing: str, error: Exception):
+        super().__init__(scenes)
+        self.failing, self.error = failing, error
+
+    def readable_href(self, href: str, fresh: bool = False) -> str:
+        if Path(href).name.startswith(f"{self.failing}_"):
+            raise self.error
         return href

@@ -1,4 +1,4 @@
-"""cloudcore.aoi.parse_aoi: every accepted form, every refusal and its message, and properties."""
+"""cloudcore.geo.aoi.parse_aoi: every accepted form, every refusal and its message, and properties."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
-from cloudcore.aoi import AOI, DEFAULT_MAX_AREA_KM2, max_area_km2, parse_aoi
-from cloudcore.errors import InvalidAOIError
+from cloudcore.errors import InvalidAOIError, SettingsError
+from cloudcore.geo.aoi import AOI, parse_aoi
+from cloudcore.settings import Settings
 
 GEOD = pyproj.Geod(ellps="WGS84")
 SQUARE = [[10.0, 45.0], [10.1, 45.0], [10.1, 45.1], [10.0, 45.1], [10.0, 45.0]]
 POLYGON = {"type": "Polygon", "coordinates": [SQUARE]}
+# No area limit to speak of (the whole Earth): for tests about shapes, not about the limit.
+UNLIMITED = Settings(max_aoi_km2=510_072_000.0)
 
 
 def geodesic_km2(geometry) -> float:
@@ -72,6 +75,34 @@ def test_multipolygon_feature_and_collection():
 def test_an_aoi_passes_through():
     aoi = parse_aoi(POLYGON)
     assert parse_aoi(aoi) is aoi
+
+
+def test_shapely_geometries_and_geo_interface_objects():
+    square = Polygon(SQUARE)
+    expected = parse_aoi(POLYGON)
+    assert parse_aoi(square).geometry.equals(expected.geometry)
+    assert parse_aoi(MultiPolygon([square])).area_km2 == pytest.approx(expected.area_km2)
+
+    class Shape:
+        __geo_interface__ = POLYGON
+
+    assert parse_aoi(Shape()).geometry.equals(expected.geometry)
+    with pytest.raises(InvalidAOIError, match="over the 50 km² limit"):
+        parse_aoi(square, settings=Settings(max_aoi_km2=50))
+    with pytest.raises(InvalidAOIError, match="no area"):
+        parse_aoi(Polygon(SQUARE).boundary)
+
+
+def test_geodataframes_in_any_crs_become_lon_lat():
+    geopandas = pytest.importorskip("geopandas")
+    frame = geopandas.GeoDataFrame(geometry=[Polygon(SQUARE)], crs="EPSG:4326")
+    utm = frame.to_crs("EPSG:32632")
+    aoi = parse_aoi(utm)
+    assert aoi.bbox_lonlat == pytest.approx((10.0, 45.0, 10.1, 45.1), abs=1e-6)
+    assert aoi.area_km2 == pytest.approx(parse_aoi(POLYGON).area_km2, rel=1e-3)
+    assert parse_aoi(utm.geometry).area_km2 == pytest.approx(aoi.area_km2)
+    with pytest.raises(InvalidAOIError, match="no CRS"):
+        parse_aoi(geopandas.GeoDataFrame(geometry=[Polygon(SQUARE)]))
 
 
 def test_bow_tie_is_repaired_into_its_two_triangles():
@@ -211,35 +242,63 @@ def test_zero_area_shapes(geometry):
         parse_aoi(geometry)
 
 
-def test_area_limit_default():
-    assert max_area_km2() == DEFAULT_MAX_AREA_KM2 == 50_000
-    with pytest.raises(InvalidAOIError, match="over the 50,000 km2 limit.*CLOUDCORE_MAX_AOI_KM2"):
+def test_area_limit_default(monkeypatch):
+    monkeypatch.delenv("CLOUDCORE_MAX_AOI_KM2", raising=False)
+    assert Settings().max_aoi_km2 == Settings.from_env({}).max_aoi_km2 == 100_000
+    # An area the size of a whole WRS-2 scene's bounding box passes (77,000 km2; the old limit was 50,000) ...
+    assert 50_000 < parse_aoi("0,0,2.5,2.5").area_km2 < 100_000
+    # ... while a larger area is refused, naming the limit and the variable that raises it.
+    with pytest.raises(InvalidAOIError, match="over the 100,000 km² limit.*CLOUDCORE_MAX_AOI_KM2"):
         parse_aoi("0,0,3,3")  # about 110,000 km2
 
 
 def test_area_limit_from_environment(monkeypatch):
+    # parse_aoi given no settings reads the environment at that call (the front door's contract).
     monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "200000")
-    assert parse_aoi("0,0,3,3").area_km2 > DEFAULT_MAX_AREA_KM2
+    assert parse_aoi("0,0,3,3").area_km2 > Settings().max_aoi_km2
     monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "50")
-    with pytest.raises(InvalidAOIError, match="over the 50 km2 limit"):
+    with pytest.raises(InvalidAOIError, match="over the 50 km² limit"):
         parse_aoi("10,45,10.1,45.1")
 
 
-def test_area_limit_argument_wins_over_environment(monkeypatch):
+def test_area_limit_from_settings(monkeypatch):
+    with pytest.raises(InvalidAOIError, match="over the 50 km² limit.*CLOUDCORE_MAX_AOI_KM2"):
+        parse_aoi("10,45,10.1,45.1", settings=Settings(max_aoi_km2=50))
+    assert parse_aoi("0,0,3,3", settings=Settings(max_aoi_km2=200_000)).area_km2 > 100_000
+
+
+def test_area_limit_settings_win_over_environment(monkeypatch):
     monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "50")
-    assert parse_aoi("10,45,10.1,45.1", max_km2=1000).area_km2 < 1000
+    assert parse_aoi("10,45,10.1,45.1", settings=Settings(max_aoi_km2=1000)).area_km2 < 1000
+    # Given settings, the environment is not read at all: not even a bad value in it matters.
+    monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "lots")
+    assert parse_aoi("10,45,10.1,45.1", settings=Settings()).area_km2 > 0
+
+
+def test_an_aoi_passing_through_is_still_held_to_the_limit():
+    aoi = parse_aoi("10,45,10.1,45.1")
+    with pytest.raises(InvalidAOIError, match="over the 50 km² limit"):
+        parse_aoi(aoi, settings=Settings(max_aoi_km2=50))
 
 
 def test_bad_area_limit_in_environment(monkeypatch):
     monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "lots")
-    with pytest.raises(InvalidAOIError, match="CLOUDCORE_MAX_AOI_KM2='lots' is not a number"):
+    with pytest.raises(SettingsError, match="CLOUDCORE_MAX_AOI_KM2='lots' is not a number") as caught:
         parse_aoi("10,45,10.1,45.1")
+    assert isinstance(caught.value, ValueError) and caught.value.setting == "max_aoi_km2"
+    assert len(str(caught.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("limit", [0, -5, float("nan"), float("inf")])
+def test_bad_area_limit_in_settings(limit):
+    with pytest.raises(SettingsError, match="max_aoi_km2.*CLOUDCORE_MAX_AOI_KM2"):
+        Settings(max_aoi_km2=limit)
 
 
 def test_polygon_spanning_more_than_180_degrees_is_refused():
     wide = {"type": "Polygon", "coordinates": [[[-170, 0], [170, 0], [170, 1], [-170, 1], [-170, 0]]]}
     with pytest.raises(InvalidAOIError, match="more than 180 degrees of longitude.*antimeridian"):
-        parse_aoi(wide, max_km2=float("inf"))
+        parse_aoi(wide, settings=UNLIMITED)
 
 
 def test_errors_are_value_errors():
@@ -261,16 +320,16 @@ def bboxes(draw):
 
 @given(bbox=bboxes())
 def test_bbox_round_trips(bbox):
-    aoi = parse_aoi(",".join(repr(v) for v in bbox), max_km2=float("inf"))
+    aoi = parse_aoi(",".join(repr(v) for v in bbox), settings=UNLIMITED)
     assert aoi.bbox_lonlat == bbox
-    again = parse_aoi(aoi.to_bbox_text(), max_km2=float("inf"))
+    again = parse_aoi(aoi.to_bbox_text(), settings=UNLIMITED)
     assert again.bbox_lonlat == pytest.approx(bbox, abs=1e-6)
 
 
 @given(bbox=bboxes())
 def test_bbox_and_its_geojson_agree(bbox):
-    from_text = parse_aoi(",".join(repr(v) for v in bbox), max_km2=float("inf"))
-    from_json = parse_aoi(mapping(box(*bbox)), max_km2=float("inf"))
+    from_text = parse_aoi(",".join(repr(v) for v in bbox), settings=UNLIMITED)
+    from_json = parse_aoi(mapping(box(*bbox)), settings=UNLIMITED)
     assert from_json.area_km2 == pytest.approx(from_text.area_km2)
 
 
@@ -281,14 +340,14 @@ def test_bbox_and_its_geojson_agree(bbox):
 )
 def test_antimeridian_bbox_area_is_the_sum_of_its_halves(west, east, south):
     north = south + 0.5
-    aoi = parse_aoi(f"{west!r},{south!r},{east!r},{north!r}", max_km2=float("inf"))
+    aoi = parse_aoi(f"{west!r},{south!r},{east!r},{north!r}", settings=UNLIMITED)
     halves = geodesic_km2(box(west, south, 180, north)) + geodesic_km2(box(-180, south, east, north))
     assert aoi.area_km2 == pytest.approx(halves)
     assert aoi.bbox_lonlat == (-180.0, south, 180.0, north)
 
 
 def test_a_bbox_as_a_sequence_parses_like_its_text():
-    from cloudcore.aoi import parse_aoi as parse
+    from cloudcore.geo.aoi import parse_aoi as parse
 
     assert parse((10, 50, 10.1, 50.1)).bbox_lonlat == parse("10,50,10.1,50.1").bbox_lonlat
     with pytest.raises(InvalidAOIError, match="4 numbers"):

@@ -91,6 +91,7 @@ def test_suite_at_tiny_scale(tmp_path, monkeypatch, cache_dir, tiny_files):
     from bench import run
 
     monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(cache_dir))
+    assert data.cache_root() == cache_dir / data.CACHE_VERSION  # the cache_dir setting, read as the CLI reads it
     out = tmp_path / "latest.json"
     args = ["--tiny", "--scenes", "3", "--runs", "1", "--delay-ms", "0", "--large-km", "30", "--only", "p1", "--out", str(out)]
     assert run.main(args) == 0
@@ -105,3 +106,14 @@ def test_suite_at_tiny_scale(tmp_path, monkeypatch, cache_dir, tiny_files):
     assert {"platform", "cpus", "ram_gb", "python", "packages"} <= set(results["machine"])
     assert {"overview_1", "overview_2", "cloudcore"} <= set(results["p1_large"])
     assert all({"goal", "target", "measured", "met"} <= set(g) for g in results["goals"])
+
+
+def test_help_speaks_of_the_project_alone(capsys):
+    from bench import goals, run
+
+    with pytest.raises(SystemExit):
+        run.parse_args(["--help"])
+    shown = capsys.readouterr().out
+    assert "benchmark suite" in shown
+    for text in (shown, goals.__doc__, run.__doc__):
+        assert "issue" not in text.lower()

@@ -51,13 +51,27 @@ def test_demo_cover_is_a_believable_timeline(demo_cover):
     # The AOI figure is not the scene figure: they differ on most partly cloudy dates.
     differ = [d for d in demo_cover if d["scene_cloud_pct"] is not None and abs(d["cloud_pct"] - d["scene_cloud_pct"]) > 5]
     assert len(differ) >= 5
+    # obscured_pct, the last field: the AOI share missing or removed, what a clear date keeps small.
+    assert all(list(d)[-1] == "obscured_pct" for d in demo_cover)
+    for d in demo_cover:
+        if d["clear_pct"] is not None:
+            assert d["obscured_pct"] == pytest.approx(100 - d["valid_pct"] * d["clear_pct"] / 100, abs=0.011)
+            assert d["obscured_pct"] >= d["masked_pct"] * d["valid_pct"] / 100 - 0.011
 
 
 def test_demo_cover_csv_has_the_contract_columns(demo_env):
     run = cli("cover", "--source", "demo", f"--aoi={BBOX}", "--start", str(DEMO_START), "--end", str(DEMO_START.replace(month=6)), "--format", "csv", env=demo_env)
     assert run.returncode == 0, run.stderr
     header = run.stdout.splitlines()[0]
-    assert header == "date,platform,scene_ids,scene_cloud_pct,valid_pct,cloud_pct,shadow_pct,snow_pct,masked_pct,clear_pct,error"
+    assert header == "date,platform,scene_ids,scene_cloud_pct,valid_pct,cloud_pct,shadow_pct,snow_pct,masked_pct,clear_pct,error,obscured_pct"
+
+
+def test_a_bad_setting_in_the_environment_stops_the_command_at_once(demo_env):
+    run = cli("cover", "--source", "demo", f"--aoi={BBOX}", "--start", str(DEMO_START), "--end", str(DEMO_END),
+              env={**demo_env, "CLOUDCORE_WORKERS": "0"})
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.startswith("cloudcore: CLOUDCORE_WORKERS='0' is outside the allowed range: set a whole number from 1")
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
 
 
 def test_demo_fill_leaves_fewer_holes_and_matches_the_truth(demo_cover, demo_env, tmp_path):

@@ -8,13 +8,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cloudcore.aoi import parse_aoi
-from cloudcore.cover import COVER_FIELDS, compute_cover, cover_stats, measure_date
-from cloudcore.qa import (
-    CIRRUS_BIT, CLEAR_BIT, CLOUD_BIT, CLOUD_SHADOW_BIT, DILATED_CLOUD_BIT, FILL_BIT, SNOW_BIT, MaskPolicy,
+from cloudcore.errors import SceneReadError, SourceUnreachableError
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.io.read import READ_FAILURES
+from cloudcore.masks.qa import (
+    CIRRUS_BIT,
+    CLEAR_BIT,
+    CLOUD_BIT,
+    CLOUD_SHADOW_BIT,
+    DILATED_CLOUD_BIT,
+    FILL_BIT,
+    SNOW_BIT,
+    MaskPolicy,
 )
-from cloudcore.scene import group_by_date
-from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
+from cloudcore.sources.scene import group_by_date
+from cloudcore.stats.cover import COVER_FIELDS, compute_cover, cover_stats, measure_date
+from tests.rasters import ORIGIN, UTM33N, FailingSource, ListSource, lonlat_bbox, make_scene
 
 CLEAR = 1 << CLEAR_BIT
 CLOUD = 1 << CLOUD_BIT
@@ -95,10 +104,11 @@ def test_adjacent_rows_merge_into_one_date(two_rows):
     # Independent expectation: rows < 60 come from the top scene (clear but a 10x10 cloud corner,
     # of which the AOI holds rows/cols 10.. only), rows >= 60 from the bottom scene (all cloud).
     assert 0 < record.cloud_pct < 100
-    from cloudcore.read import inside_mask
-    from cloudcore.stack import date_grid
+    from cloudcore.geo.grid import inside_mask
+    from cloudcore.io.stack import date_grid
+    from cloudcore.settings import Settings
 
-    grid = date_grid(groups[0], aoi, source)
+    grid = date_grid(groups[0], aoi, source, settings=Settings())
     inside = inside_mask(aoi, grid)
     row0 = round((ORIGIN[1] - grid.transform.f) / 30)
     rows = np.arange(grid.height)[:, None] + row0
@@ -116,11 +126,32 @@ def test_compute_cover_reports_a_broken_date_and_keeps_the_rest(two_rows, tmp_pa
     assert [r.date for r in records] == ["2024-05-01", "2024-05-17", "2024-06-02"]
     assert records[1].shadow_pct == 100.0 and records[1].cloud_pct == 0.0 and records[1].masked_pct == 100.0
     assert records[2].error and "C_QA_PIXEL.TIF" in records[2].error and records[2].cloud_pct is None
-    assert list(records[0].to_dict()) == list(COVER_FIELDS)
+    assert list(records[0].to_dict()) == list(COVER_FIELDS) and COVER_FIELDS[-1] == "obscured_pct"
+    # Obscured: the AOI share missing or removed; all valid here, so it is the masked share.
+    assert [r.to_dict()["obscured_pct"] for r in records] == [records[0].masked_pct, 100.0, None]
+
+
+def test_only_the_declared_read_failures_become_a_dates_error(two_rows):
+    source, aoi = two_rows
+    assert READ_FAILURES == (SceneReadError, SourceUnreachableError)
+    for expected in (SourceUnreachableError("the token service could not be reached"),
+                     SceneReadError("Could not read B_QA_PIXEL.TIF: truncated")):
+        broken = FailingSource(source.scenes, "B", expected)
+        records = compute_cover(broken, aoi, dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+        assert [r.error for r in records] == [None, str(expected)]
+        assert records[1].cloud_pct is None and records[0].cloud_pct is not None
+    # Anything else is a bug: it raises instead of becoming one date's data.
+    buggy = FailingSource(source.scenes, "B", KeyError("a bug"))
+    with pytest.raises(KeyError, match="a bug"):
+        compute_cover(buggy, aoi, dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    group = group_by_date(buggy.scenes)[1]
+    with pytest.raises(KeyError, match="a bug"):
+        measure_date(group, aoi, buggy)
 
 
 def test_the_ml_mask_joins_the_statistics_when_asked(tmp_path):
     """qa+ml removes at least what QA removes; the record carries the agreement report."""
+    pytest.importorskip("ukis_csmask", reason="the ML mask is the [ml] extra (pip install '.[ml]')")
     qa = np.full((80, 80), CLEAR, np.uint16)
     qa[10:30, 10:30] = CLOUD
     rng = np.random.default_rng(0)

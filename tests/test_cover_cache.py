@@ -6,11 +6,11 @@ import os
 import numpy as np
 import pytest
 
-from cloudcore.aoi import parse_aoi
-from cloudcore.cache import CoverCache
-from cloudcore.cover import compute_cover
-from cloudcore.qa import CLEAR_BIT, CLOUD_BIT, MaskPolicy
-from cloudcore.scene import group_by_date
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.io.cache import CoverCache
+from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT, MaskPolicy
+from cloudcore.sources.scene import group_by_date
+from cloudcore.stats.cover import compute_cover
 from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
 
 CLEAR = 1 << CLEAR_BIT
@@ -117,3 +117,13 @@ def test_policy_key_does_not_depend_on_flag_order(tmp_path, aoi):
     one = cache.key(group, aoi, MaskPolicy(flags="cloud,shadow,cirrus"))
     two = cache.key(group, aoi, MaskPolicy(flags=["shadow", "cirrus", "cloud"]))
     assert one == two
+
+
+def test_the_usual_cache_lives_under_the_cache_root(tmp_path, aoi):
+    with pytest.raises(TypeError):
+        CoverCache()  # no hidden default folder: the caller names it
+    cache = CoverCache.under(tmp_path)
+    assert cache.directory == tmp_path / "cover-v1"
+    (tmp_path / "scenes").mkdir()
+    compute_cover(ListSource(_scenes(tmp_path / "scenes")), aoi, START, END, cache=cache)
+    assert len(list((tmp_path / "cover-v1").rglob("*.json"))) == 3

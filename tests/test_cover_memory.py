@@ -6,9 +6,10 @@ import tracemalloc
 
 import numpy as np
 
-from cloudcore.aoi import parse_aoi
-from cloudcore.cover import iter_cover, search_dates
-from cloudcore.qa import CLEAR_BIT, CLOUD_BIT
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT
+from cloudcore.sources.search import search_dates
+from cloudcore.stats.cover import iter_cover
 from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
 
 
@@ -54,21 +55,26 @@ def test_peak_memory_of_a_timeline_does_not_grow_with_its_dates(tmp_path):
 def test_fewer_dates_at_once_when_a_huge_aoi_would_pass_the_memory_budget(monkeypatch):
     import pytest
 
-    from cloudcore.cover import BYTES_PER_AOI_PIXEL, workers_for
-    from cloudcore.errors import InvalidInputError
+    from cloudcore.errors import SettingsError
+    from cloudcore.settings import Settings
+    from cloudcore.stats.cover import BYTES_PER_AOI_PIXEL, workers_for
 
-    monkeypatch.setenv("CLOUDCORE_WORKERS", "16")
-    monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "1024")
+    settings = Settings(workers=16, memory_mb=1024)
     small = parse_aoi("-89.44,43.03,-89.35,43.10")  # ~50 km2
     large = parse_aoi("-90.2,43.0,-89.0,43.9")  # ~100 x 100 km
-    assert workers_for(small) == 16
+    assert workers_for(small, settings) == 16
     # An independent estimate: the bbox in 30 m pixels, 16 bytes each, into 1 GiB.
     pixels = (1.2 * 111.32 * 0.7313) * (0.9 * 111.0) * 1e6 / 900  # km per degree at 43.45 N
     expected = int(1024 * 2**20 // (pixels * BYTES_PER_AOI_PIXEL))
-    assert abs(workers_for(large) - expected) <= 1 and workers_for(large) < 16
-    assert workers_for(large, overview=2) == 16  # a sixteenth of the pixels
+    assert abs(workers_for(large, settings) - expected) <= 1 and workers_for(large, settings) < 16
+    assert workers_for(large, settings, overview=2) == 16  # a sixteenth of the pixels
+    assert workers_for(large, settings.replace(memory_mb=1)) == 1  # never zero
+    # The budget comes from the environment once, when the settings are read: a bad value is refused there.
+    monkeypatch.setenv("CLOUDCORE_WORKERS", "16")
     monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "1")
-    assert workers_for(large) == 1  # never zero
+    assert workers_for(large, Settings.from_env()) == 1
     monkeypatch.setenv("CLOUDCORE_MEMORY_MB", "lots")
-    with pytest.raises(InvalidInputError, match="CLOUDCORE_MEMORY_MB='lots' is not a number of MB"):
-        workers_for(large)
+    with pytest.raises(SettingsError, match="CLOUDCORE_MEMORY_MB='lots' is not a number of MB") as refused:
+        Settings.from_env()
+    assert isinstance(refused.value, ValueError) and "from 1 to" in str(refused.value)
+    assert "\n" not in str(refused.value) and refused.value.setting == "memory_mb"

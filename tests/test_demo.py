@@ -15,8 +15,6 @@ import pytest
 import rasterio
 from shapely.geometry import box, shape
 
-from cloudcore import qa
-from cloudcore.aoi import parse_aoi
 from cloudcore.demo import (
     DEMO_END,
     DEMO_EXAMPLE_BBOX,
@@ -31,9 +29,14 @@ from cloudcore.demo.catalog import write_scene
 from cloudcore.demo.grid import footprint_mask
 from cloudcore.demo.render import SR_OFFSET, SR_SCALE
 from cloudcore.demo.schedule import acquisitions
-from cloudcore.scene import QA_BAND, RADSAT_BAND, SR_BANDS, scene_from_item
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.masks import qa
+from cloudcore.product import QA_BAND, RADSAT_BAND, SR_BANDS
+from cloudcore.settings import Settings
+from cloudcore.sources import open_source
 from cloudcore.sources.base import SceneSource
 from cloudcore.sources.demo import DemoSource
+from cloudcore.sources.scene import scene_from_item
 
 HIGH = qa.CONFIDENCE_LEVELS["high"]
 L8_CLEAR_LAND = (
@@ -305,12 +308,31 @@ def test_example_bbox_lies_in_both_paths_on_every_date(items):
     assert 6.5 < width_km < 9 and 6.5 < (north - south) * 111.32 < 9
 
 
-def test_cache_dir_is_read_from_the_environment_at_call_time(monkeypatch, tmp_path):
+def test_the_demo_cache_folder_is_the_cache_dir_setting(monkeypatch, tmp_path, catalog):
+    assert demo_cache_dir(tmp_path) == tmp_path / "demo-v1"
+    assert demo_cache_dir(str(tmp_path)) == tmp_path / "demo-v1"
+    # The environment gives the setting when settings are read (the CLI's, a front-door call's).
     monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path))
-    assert demo_cache_dir() == tmp_path / "demo-v1"
+    assert demo_cache_dir(Settings.from_env().cache_dir) == tmp_path / "demo-v1"
     monkeypatch.delenv("CLOUDCORE_CACHE_DIR")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert demo_cache_dir() == tmp_path / "home" / ".cache" / "cloudcore" / "demo-v1"
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    assert demo_cache_dir(Settings.from_env().cache_dir) == home / ".cache" / "cloudcore" / "demo-v1"
+    # A complete catalog in place is used as it is (linked here: generating takes seconds).
+    (tmp_path / "demo-v1").symlink_to(catalog, target_is_directory=True)
+    (home / ".cache" / "cloudcore").mkdir(parents=True)
+    (home / ".cache" / "cloudcore" / "demo-v1").symlink_to(catalog, target_is_directory=True)
+    expected = len(DemoSource(catalog).scenes)
+    given = DemoSource(settings=Settings(cache_dir=tmp_path))
+    assert given.catalog_dir == tmp_path / "demo-v1" and len(given.scenes) == expected
+    # Given no settings, the source takes the default folder and never reads the environment ...
+    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "elsewhere"))
+    plain = DemoSource()
+    assert plain.catalog_dir == home / ".cache" / "cloudcore" / "demo-v1" and len(plain.scenes) == expected
+    assert not (tmp_path / "elsewhere").exists()
+    # ... while the front door reads it at the call.
+    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path))
+    assert open_source("demo").catalog_dir == tmp_path / "demo-v1"
 
 
 def _fake_generator(calls: list[Path]):
@@ -324,11 +346,10 @@ def _fake_generator(calls: list[Path]):
 
 
 def test_concurrent_first_use_generates_once(monkeypatch, tmp_path):
-    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path))
     calls: list[Path] = []
     monkeypatch.setattr(demo_cache, "generate_demo_catalog", _fake_generator(calls))
     results: list[Path] = []
-    threads = [threading.Thread(target=lambda: results.append(ensure_demo_catalog())) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(ensure_demo_catalog(tmp_path))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -339,21 +360,40 @@ def test_concurrent_first_use_generates_once(monkeypatch, tmp_path):
 
 
 def test_half_written_cache_is_never_used(monkeypatch, tmp_path):
-    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path))
     (tmp_path / "demo-v1").mkdir()
     (tmp_path / "demo-v1" / "LC08_partial.json").write_text("{}")
     (tmp_path / "demo-v1.tmp-dead").mkdir()
     calls: list[Path] = []
     monkeypatch.setattr(demo_cache, "generate_demo_catalog", _fake_generator(calls))
-    folder = ensure_demo_catalog()
+    folder = ensure_demo_catalog(tmp_path)
     assert len(calls) == 1 and sorted(p.name for p in folder.iterdir()) == ["catalog.json"]
     assert not (tmp_path / "demo-v1.tmp-dead").exists()
 
     def fail(out_dir, progress=None):
         raise RuntimeError("disk full")
 
-    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "other"))
     monkeypatch.setattr(demo_cache, "generate_demo_catalog", fail)
     with pytest.raises(RuntimeError):
-        ensure_demo_catalog()
+        ensure_demo_catalog(tmp_path / "other")
     assert [p.name for p in (tmp_path / "other").iterdir()] == ["demo-v1.lock"]
+
+
+def test_a_plain_script_makes_the_demo_on_first_use_without_a_main_guard(tmp_path):
+    """A newcomer's first script has no `if __name__ == "__main__"`: making the demo must not run
+    it again in a child process (which would wait on the demo's lock for ever)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "first.py"
+    script.write_text(
+        "import cloudcore\n"
+        "items = cloudcore.search((-89.4443, 43.0377, -89.3555, 43.1025), '2022-06-01', '2022-06-30', source='demo')\n"
+        "print(len(items), 'scenes')\n"
+    )
+    env = {**os.environ, "CLOUDCORE_CACHE_DIR": str(tmp_path / "empty-cache")}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("scenes") and int(done.stdout.split()[0]) > 0
+    assert (tmp_path / "empty-cache" / "demo-v1" / "catalog.json").is_file()

@@ -7,15 +7,17 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from cloudcore.aoi import parse_aoi
 from cloudcore.demo import DEMO_EXAMPLE_BBOX
 from cloudcore.errors import InvalidInputError, SceneReadError
-from cloudcore.evaluate import evaluate_fill, format_table, read_truth, score_fill, seam_score
-from cloudcore.fill import FILL_METHODS
-from cloudcore.gapfill import fill_date, fill_inputs, read_fill_inputs
-from cloudcore.render import SR_OFFSET, SR_SCALE
-from cloudcore.scene import DateGroup, Scene
+from cloudcore.evaluation.fills import evaluate_fill, format_table, read_truth, score_fill, seam_score
+from cloudcore.gapfill.image import fill_date, fill_inputs
+from cloudcore.gapfill.inputs import read_fill_inputs
+from cloudcore.gapfill.registry import FILL_METHODS
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.product import SR_OFFSET, SR_SCALE
+from cloudcore.settings import Settings
 from cloudcore.sources.demo import DemoSource
+from cloudcore.sources.scene import DateGroup, Scene
 
 T, F = True, False
 
@@ -110,8 +112,9 @@ def test_scenes_without_truth_are_refused(tmp_path):
         bbox_lonlat=None, geometry_lonlat=None, assets={"red": str(tmp_path / "red.tif")},
     )
     group = DateGroup(date=scene.date, platform="landsat-8", wrs_path=24, scenes=(scene,))
-    with pytest.raises(SceneReadError, match="no 'truth' asset.*--source demo"):
-        read_truth(group, grid=None, source=None)
+    with pytest.raises(SceneReadError, match=r"no 'truth' asset: fills can only be scored on the demo record\.$") as refused:
+        read_truth(group, grid=None, source=None, settings=Settings())
+    assert refused.value.parameter == "source" and "--" not in str(refused.value)  # the CLI adds its own hint
 
 
 # --- a short run on the demo -------------------------------------------------------------------
@@ -123,9 +126,7 @@ SUMMER = (dt.date(2022, 7, 1), dt.date(2022, 8, 12))
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory) -> DemoSource:
     """The demo record generated once (about 15-30 s) into a private cache for this session."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        return DemoSource()
+    return DemoSource(settings=Settings(cache_dir=tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +161,7 @@ def test_evaluation_on_the_demo_scores_every_method(summer_scores):
 def test_one_read_serves_every_method_as_fill_date_would(demo_source):
     aoi = parse_aoi(DEMO_EXAMPLE_BBOX)
     date = dt.date(2022, 8, 9)
-    inputs = read_fill_inputs(demo_source, aoi, date, all_donors=True)
+    inputs = read_fill_inputs(demo_source, aoi, date, all_donors=True, settings=Settings())
     for method in ("nearest", "nearest-matched"):
         # fill_date stops reading once every hole has a donor; the nearest methods cannot tell.
         alone = fill_date(demo_source, aoi, date, method=method).result
@@ -173,8 +174,9 @@ def test_one_read_serves_every_method_as_fill_date_would(demo_source):
 
 
 def test_truth_reads_the_six_bands_on_the_target_grid(demo_source):
-    inputs = read_fill_inputs(demo_source, parse_aoi(DEMO_EXAMPLE_BBOX), dt.date(2022, 8, 9), window_days=0)
-    truth = read_truth(inputs.group, inputs.grid, demo_source)
+    inputs = read_fill_inputs(demo_source, parse_aoi(DEMO_EXAMPLE_BBOX), dt.date(2022, 8, 9), window_days=0,
+                              settings=Settings())
+    truth = read_truth(inputs.group, inputs.grid, demo_source, settings=Settings())
     assert truth.shape == inputs.target.bands.shape and truth.dtype == np.uint16
     assert (truth[:, inputs.inside] > 0).all()
     assert len({int(np.median(b[inputs.inside])) for b in truth}) == 6  # six different bands, not band 1 six times

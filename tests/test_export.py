@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from rasterio.crs import CRS
 from affine import Affine
+from rasterio.crs import CRS
 
 from cloudcore.errors import InvalidInputError
-from cloudcore import export
-from cloudcore.export import rows_to_csv, write_cog
+from cloudcore.io import export
+from cloudcore.io.export import rows_to_csv, write_cog
 
 TRANSFORM = Affine(30.0, 0.0, 399_960.0, 0.0, -30.0, 4_500_000.0)  # 30 m pixels, north up
 CRS_UTM = "EPSG:32618"

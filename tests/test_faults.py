@@ -21,13 +21,14 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from cloudcore.aoi import AOI, parse_aoi
-from cloudcore.cache import CoverCache
-from cloudcore.cover import DateCover, compute_cover
-from cloudcore.errors import CloudCoreError, SourceUnreachableError
-from cloudcore.qa import CLEAR_BIT, CLOUD_BIT, CLOUD_SHADOW_BIT
-from cloudcore.sources import stac
+from cloudcore.errors import CloudCoreError, SettingsError, SourceUnreachableError
+from cloudcore.geo.aoi import AOI, parse_aoi
+from cloudcore.io.cache import CoverCache
+from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT, CLOUD_SHADOW_BIT
+from cloudcore.settings import Settings
+from cloudcore.sources import open_source, stac
 from cloudcore.sources.stac import StacSource
+from cloudcore.stats.cover import DateCover, compute_cover
 from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
 from tests.servers import faults
 from tests.servers.blob import BlobServer
@@ -47,6 +48,9 @@ NO_HREF_DATE, MISSING_DATE = dt.date(2024, 7, 4), dt.date(2024, 7, 20)
 STATS = ("valid_pct", "cloud_pct", "shadow_pct", "snow_pct", "masked_pct", "clear_pct")
 # Whatever the machine's load, a test that should end in seconds and has not after this hangs.
 GUARD_S = 60.0
+# What the library's messages say to do next when the API cannot be reached (the CLI adds
+# its own "--source demo"; the library names no flag).
+DEMO_HINT = "use the demo source, which works offline"
 
 
 def _qa(kind: str) -> np.ndarray:
@@ -198,7 +202,8 @@ def test_search_outage_longer_than_the_retries_is_unreachable_with_a_next_step(w
     servers.stac.inject(faults.status(503, "/search", times=None))
     err, seconds = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
     assert isinstance(err, SourceUnreachableError)
-    assert "kept failing" in str(err) and "--source demo" in str(err)
+    assert "kept failing" in str(err) and DEMO_HINT in str(err)
+    assert "--source" not in str(err)  # the library names no CLI flag
     assert len(servers.stac.requests_to("/search")) == 4  # the first try and 3 retries, no more
     assert seconds < 10  # backoff 0 + 1 + 2 s, far inside the 60 s search deadline
 
@@ -244,10 +249,11 @@ def test_second_page_that_keeps_failing_is_an_error_not_half_the_scenes(world, s
     assert pages[0] == 200 and set(pages[1:]) == {502}
 
 
-def test_search_stalled_past_the_timeout_fails_within_timeout_times_tries(world, servers, monkeypatch):
-    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "1")
+def test_search_stalled_past_the_timeout_fails_within_timeout_times_tries(world, servers):
     servers.stac.inject(faults.stall(30, "/search", times=None))
-    err, seconds = timed(lambda: StacSource(servers.stac.url).search(world.aoi, START, END))
+    source = StacSource(servers.stac.url, settings=Settings(http_timeout_s=1))
+    assert source.timeout_s == 1
+    err, seconds = timed(lambda: source.search(world.aoi, START, END))
     assert isinstance(err, SourceUnreachableError) and "did not answer in time" in str(err)
     assert 1.0 <= seconds < 1.0 * 2 + 1.5  # one read retry: two timeouts and a little
     assert len(servers.stac.arrivals_to("/search")) == 2
@@ -410,7 +416,7 @@ def test_unreachable_api_is_reported_within_5_s_with_default_settings(world, kin
     with unreachable(kind) as url:
         err, seconds = timed(lambda: StacSource(url).search(world.aoi, START, END))
     assert isinstance(err, SourceUnreachableError), err
-    assert url in str(err) and "--source demo" in str(err)
+    assert url in str(err) and DEMO_HINT in str(err)
     assert seconds < UNREACHABLE_S
 
 
@@ -437,12 +443,47 @@ def test_cli_reports_an_api_that_never_answers_in_one_line_within_5_s(world):
     assert accepted and said - accepted[0] < UNREACHABLE_S
 
 
-def test_connect_timeout_comes_from_the_environment(world, monkeypatch):
-    monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", "0.4")
+def test_connect_timeout_comes_from_the_settings(world):
     with blackhole() as url:
-        err, seconds = timed(lambda: StacSource(url).search(world.aoi, START, END))
+        source = StacSource(url, settings=Settings(connect_timeout_s=0.4))
+        assert source.connect_timeout_s == 0.4
+        err, seconds = timed(lambda: source.search(world.aoi, START, END))
     assert isinstance(err, SourceUnreachableError) and "did not answer in time" in str(err)
     assert 0.8 <= seconds < 2.0  # two connect tries of 0.4 s, not the default 1.5 s each
-    monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", "soon")
-    with pytest.raises(CloudCoreError, match="CLOUDCORE_CONNECT_TIMEOUT_S"):
-        StacSource(url).search(world.aoi, START, END)
+
+
+def test_connect_timeout_variable_is_read_once_by_the_front_door(world, monkeypatch):
+    monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", "0.4")
+    with blackhole() as url:
+        source = open_source(url)  # the front door reads the environment here, once
+        monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", "soon")  # not read again by the search
+        err, seconds = timed(lambda: source.search(world.aoi, START, END))
+    assert isinstance(err, SourceUnreachableError) and "did not answer in time" in str(err)
+    assert 0.8 <= seconds < 2.0  # two connect tries of 0.4 s, not the default 1.5 s each
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-5", "601"])
+def test_bad_connect_timeout_variable_is_refused_naming_it(monkeypatch, raw):
+    monkeypatch.setenv("CLOUDCORE_CONNECT_TIMEOUT_S", raw)
+    with pytest.raises(SettingsError, match="CLOUDCORE_CONNECT_TIMEOUT_S") as raised:
+        Settings.from_env()
+    message = str(raised.value)
+    assert repr(raw) in message and "0.1" in message and "600" in message  # what it held, what it may hold
+    assert "\n" not in message and raised.value.setting == "connect_timeout_s"
+    with pytest.raises(SettingsError, match="CLOUDCORE_CONNECT_TIMEOUT_S"):
+        open_source("http://127.0.0.1:9")  # the front door refuses it before any request
+
+
+def test_token_service_down_fails_each_date_but_a_signer_bug_raises(world, servers):
+    def unreachable_signer(href: str, fresh: bool = False) -> str:
+        raise SourceUnreachableError("The token service could not be reached: check the connection.")
+
+    records, _ = timed(lambda: cover(servers.stac.url, world, signer=unreachable_signer))
+    assert sorted(r.date for r in records) == sorted(world.expected)
+    assert all(r.cloud_pct is None and "token service could not be reached" in r.error for r in records)
+
+    def broken_signer(href: str, fresh: bool = False) -> str:
+        raise KeyError("a bug, not a fact of a date")
+
+    err, _ = timed(lambda: cover(servers.stac.url, world, signer=broken_signer))
+    assert isinstance(err, KeyError)  # raised, not turned into per-date errors

@@ -10,7 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudcore.errors import InvalidInputError
-from cloudcore.fill import FILL_METHODS, Layer, date_code, fill_gaps
+from cloudcore.gapfill.base import Layer
+from cloudcore.gapfill.kernel import fill_gaps
+from cloudcore.gapfill.registry import FILL_METHODS
+from cloudcore.product import date_code
 
 NODATA = 0
 TARGET_DATE = dt.date(2024, 1, 10)

@@ -7,7 +7,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from cloudcore.fill import Layer, MatchPolicy, PixelScore, date_code, fill_gaps
+from cloudcore.errors import InvalidInputError
+from cloudcore.gapfill.base import Layer
+from cloudcore.gapfill.kernel import fill_gaps
+from cloudcore.gapfill.methods.best_pixel import BestPixel, PixelScore
+from cloudcore.gapfill.methods.nearest_matched import MatchPolicy, NearestMatched
+from cloudcore.gapfill.registry import DEFAULT_METHOD, METHODS, get_method
+from cloudcore.product import date_code
 
 TARGET_DATE = dt.date(2024, 6, 10)
 SHAPE = (60, 60)
@@ -78,7 +84,7 @@ def test_matching_recovers_a_known_linear_mapping_despite_outliers(ground):
 
 
 def test_correction_offsets_convert_to_reflectance():
-    from cloudcore.fill import Correction
+    from cloudcore.gapfill.base import Correction
 
     correction = Correction(days(1), gains=(1.0, 2.0), offsets=(100.0, 0.0), shared_px=900)
     scale, add = 0.0000275, -0.2
@@ -116,6 +122,23 @@ def test_the_share_of_the_aoi_counts_too(ground):
     result = fill_gaps(target, [donor], np.ones(SHAPE, bool), method="nearest-matched",
                        matching=MatchPolicy(min_shared_share=0.95))
     assert result.corrections[0].reason == "none: too few shared clear pixels (3,200 < 3,420)"
+
+
+def test_a_method_given_as_an_object_carries_its_options(ground):
+    donor_bands, _ = donor_from(ground, noise_dn=60, outlier_share=0.0)
+    target = Layer(TARGET_DATE, np.rint(ground).astype(np.uint16), square_hole())
+    donor = Layer(days(2), np.rint(donor_bands).astype(np.uint16), np.ones(SHAPE, bool))
+    strict = MatchPolicy(min_shared_share=0.95)
+    by_object = fill_gaps(target, [donor], np.ones(SHAPE, bool), method=NearestMatched(matching=strict))
+    by_name = fill_gaps(target, [donor], np.ones(SHAPE, bool), method="nearest-matched", matching=strict)
+    assert by_object.corrections == by_name.corrections
+    assert by_object.corrections[0].reason.startswith("none: too few shared clear pixels")
+    assert (by_object.filled == by_name.filled).all() and by_object.method == "nearest-matched"
+    # An option the method does not take is refused by name, not ignored.
+    with pytest.raises(InvalidInputError, match=r"'nearest' takes no option\(s\) matching"):
+        fill_gaps(target, [donor], np.ones(SHAPE, bool), method="nearest", matching=strict)
+    assert get_method("best-pixel") is METHODS["best-pixel"] and isinstance(METHODS["best-pixel"], BestPixel)
+    assert DEFAULT_METHOD in METHODS
 
 
 def test_a_wild_gain_is_not_applied(ground):

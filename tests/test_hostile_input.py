@@ -2,7 +2,8 @@
 
 Property tests (1,000 cases each) over the four ways input enters: AOI text, an uploaded
 GeoJSON file, the page address's query parameters and date ranges; then each request
-limit's message, which must name the limit, the value seen and the variable to change it.
+limit's message, which must name the limit, the value seen and the variable to change it,
+and each bad limit setting's, which must name the variable, its value and the allowed range.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudcore import limits
-from cloudcore.aoi import AOI, parse_aoi
 from cloudcore.cli import _build_parser
-from cloudcore.cover import search_dates
-from cloudcore.errors import CloudCoreError, InvalidAOIError, InvalidInputError
-from cloudcore.limits import LANDSAT_RECORD_START, check_date_span
+from cloudcore.errors import CloudCoreError, InvalidAOIError, InvalidInputError, SettingsError
+from cloudcore.geo.aoi import AOI, parse_aoi
+from cloudcore.limits import check_date_span
+from cloudcore.product import LANDSAT_RECORD_START
+from cloudcore.settings import Settings
+from cloudcore.sources.search import search_dates
+from ui import config
 from ui.uploads import aoi_text_from_upload
 from ui.url_params import geojson_to_poly, latest_date, settings_from_params
 
@@ -29,10 +33,17 @@ MANY = settings(max_examples=1000, deadline=None, suppress_health_check=list(Hea
 TODAY = dt.date(2026, 6, 1)
 SMALL_AOI = "10,45,10.1,45.1"
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([1e308, -1e308, 1e-320, 180.0, -180.0, 90.0])
-LIMIT_VARIABLES = (
-    limits.AREA_VARIABLE, limits.VERTICES_VARIABLE, limits.GEOJSON_VARIABLE, limits.DATE_SPAN_VARIABLE,
-    limits.SCENES_VARIABLE,
-)
+# Each limit's variable and the Settings field it sets.
+LIMIT_FIELDS = {
+    "CLOUDCORE_MAX_AOI_KM2": "max_aoi_km2", "CLOUDCORE_MAX_AOI_VERTICES": "max_aoi_vertices",
+    "CLOUDCORE_MAX_GEOJSON_MB": "max_geojson_mb", "CLOUDCORE_MAX_DATE_SPAN_YEARS": "max_date_span_years",
+    "CLOUDCORE_MAX_SCENES": "max_scenes",
+}
+LIMIT_VARIABLES = (*LIMIT_FIELDS, "CLOUDCORE_UI_MAX_AOI_KM2")
+DEFAULTS = Settings()
+"""The library's documented limits (what a front-door call reads with no variable set)."""
+DASHBOARD = DEFAULTS.replace(max_aoi_km2=DEFAULTS.ui_max_aoi_km2)
+"""What the dashboard holds input to: the library's limits with its own, stricter area limit."""
 
 
 @pytest.fixture(autouse=True)
@@ -42,14 +53,14 @@ def _default_limits(monkeypatch):
         monkeypatch.delenv(variable, raising=False)
 
 
-def assert_valid_aoi(aoi: AOI) -> None:
+def assert_valid_aoi(aoi: AOI, settings: Settings = DEFAULTS) -> None:
     """What every AOI that parse_aoi lets through must be."""
     assert isinstance(aoi, AOI)
     assert aoi.geometry.is_valid and not aoi.geometry.is_empty
     west, south, east, north = aoi.bbox_lonlat
     assert all(math.isfinite(v) for v in (west, south, east, north))
     assert -180 <= west <= east <= 180 and -90 <= south <= north <= 90
-    assert limits.max_area_km2() >= aoi.area_km2 > 0
+    assert settings.max_aoi_km2 >= aoi.area_km2 > 0
 
 
 def outcome(call):
@@ -142,7 +153,7 @@ def ring_of(count: int) -> list[list[float]]:
 
 
 # Uploads at the vertex limit and just past it, built once: drawing them must stay cheap.
-HUGE_UPLOADS = [json.dumps({"type": "Polygon", "coordinates": [ring_of(limits.DEFAULT_MAX_VERTICES + n)]}).encode()
+HUGE_UPLOADS = [json.dumps({"type": "Polygon", "coordinates": [ring_of(DEFAULTS.max_aoi_vertices + n)]}).encode()
                 for n in (0, 1, 500)]
 
 
@@ -178,9 +189,9 @@ upload_bytes = st.integers(0, 39).flatmap(lambda n: st.sampled_from(HUGE_UPLOADS
 @MANY
 @given(data=upload_bytes)
 def test_any_upload_becomes_an_area_or_says_why(data):
-    result = outcome(lambda: aoi_text_from_upload(data))
+    result = outcome(lambda: aoi_text_from_upload(data, DASHBOARD))
     if isinstance(result, str):
-        assert_valid_aoi(parse_aoi(result, allow_files=False))
+        assert_valid_aoi(parse_aoi(result, settings=DASHBOARD, allow_files=False), DASHBOARD)
         assert set(json.loads(result)) == {"type", "coordinates"}  # the geometry only, nothing else kept
     else:
         assert isinstance(result, InvalidAOIError)
@@ -213,9 +224,11 @@ def test_any_page_address_gives_usable_settings(params, folders):
     assert settings_["date"] is None or dt.date.fromisoformat(settings_["date"])
     assert all(isinstance(note, str) and note for note in notes)
     # What the pages then do with it: parse the area, search the dates, write the URL back.
-    result = outcome(lambda: parse_aoi(settings_["aoi"], allow_files=False))
+    result = outcome(lambda: parse_aoi(settings_["aoi"], settings=DASHBOARD, allow_files=False))
     assert isinstance(result, (AOI, InvalidAOIError))
-    outcome(lambda: check_date_span(settings_["start"], settings_["end"]))
+    if isinstance(result, AOI):
+        assert_valid_aoi(result, DASHBOARD)
+    outcome(lambda: check_date_span(settings_["start"], settings_["end"], DASHBOARD))
     geojson_to_poly(settings_["aoi"])
 
 
@@ -273,7 +286,9 @@ class NoScenes:
 def test_any_date_pair_through_the_command_line_searches_or_says_why(start, end):
     def run():
         args = CLI.parse_args(["scenes", f"--aoi={SMALL_AOI}", f"--start={start}", f"--end={end}"])
-        return search_dates(NoScenes(), parse_aoi(args.aoi), args.start, args.end)
+        settings_ = Settings.from_env()  # as the command line reads them, right after its arguments
+        return search_dates(NoScenes(), parse_aoi(args.aoi, settings=settings_), args.start, args.end,
+                            settings=settings_)
 
     result = outcome(run)
     assert result == [] or isinstance(result, InvalidInputError)
@@ -283,14 +298,15 @@ def test_any_date_pair_through_the_command_line_searches_or_says_why(start, end)
 @given(start=date_strings, end=date_strings)
 def test_any_date_pair_through_the_dashboard_searches_or_says_why(start, end):
     settings_, _ = settings_from_params({"start": start, "end": end}, today=TODAY)
-    result = outcome(lambda: search_dates(NoScenes(), parse_aoi(SMALL_AOI), settings_["start"], settings_["end"]))
+    result = outcome(lambda: search_dates(NoScenes(), parse_aoi(SMALL_AOI, settings=DASHBOARD), settings_["start"],
+                                          settings_["end"], settings=DASHBOARD))
     assert result == [] or isinstance(result, InvalidInputError)
 
 
 @MANY
 @given(start=st.dates(), end=st.dates())
 def test_any_pair_of_dates_passes_the_span_check_or_says_why(start, end):
-    result = outcome(lambda: check_date_span(start, end))
+    result = outcome(lambda: check_date_span(start, end, DEFAULTS))
     if result is None:
         assert start <= end and (end - max(start, LANDSAT_RECORD_START)).days <= 100 * 365.25
     else:
@@ -301,10 +317,24 @@ def test_any_pair_of_dates_passes_the_span_check_or_says_why(start, end):
 
 
 def test_area_limit_names_the_area_the_limit_and_the_variable(monkeypatch):
-    with pytest.raises(InvalidAOIError, match=r"AOI spans 1\d\d,\d{3} km2, over the 50,000 km2 limit: .*CLOUDCORE_MAX_AOI_KM2"):
+    with pytest.raises(InvalidAOIError, match=r"AOI spans 1\d\d,\d{3} km², over the 100,000 km² limit: .*CLOUDCORE_MAX_AOI_KM2"):
         parse_aoi("0,0,3,3")
-    monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "200000")
+    monkeypatch.setenv("CLOUDCORE_MAX_AOI_KM2", "200000")  # read by the next call given no settings
     assert parse_aoi("0,0,3,3").area_km2 > 100_000
+
+
+def test_the_dashboard_holds_areas_to_its_own_stricter_limit(monkeypatch):
+    between = "0,0,2.5,2.5"  # about 77,000 km2: over the dashboard's 50,000, under the library's 100,000
+    assert parse_aoi(between, settings=DEFAULTS).area_km2 > 50_000
+    assert config.settings().max_aoi_km2 == 50_000
+    with pytest.raises(InvalidAOIError, match=r"over the 50,000 km² limit: give a smaller area"):
+        parse_aoi(between, settings=config.settings(), allow_files=False)
+    monkeypatch.setenv("CLOUDCORE_UI_MAX_AOI_KM2", "80000")
+    assert config.settings().max_aoi_km2 == 80_000
+    assert parse_aoi(between, settings=config.settings(), allow_files=False).area_km2 > 50_000
+    # The operator's limit never raises the library's: the smaller of the two holds.
+    monkeypatch.setenv("CLOUDCORE_UI_MAX_AOI_KM2", "500000")
+    assert config.settings().max_aoi_km2 == 100_000
 
 
 def test_vertex_limit_names_the_count_the_limit_and_the_variable(monkeypatch):
@@ -314,6 +344,7 @@ def test_vertex_limit_names_the_count_the_limit_and_the_variable(monkeypatch):
     assert parse_aoi({"type": "Polygon", "coordinates": [ring_of(10_000)]}).area_km2 > 0
     monkeypatch.setenv("CLOUDCORE_MAX_AOI_VERTICES", "20000")
     assert parse_aoi(polygon).area_km2 > 0
+    assert parse_aoi(polygon, settings=DEFAULTS.replace(max_aoi_vertices=20_000)).area_km2 > 0
 
 
 def test_vertex_limit_counts_every_feature_of_a_collection():
@@ -328,34 +359,40 @@ def test_vertex_limit_counts_every_feature_of_a_collection():
 def test_geojson_size_limit_applies_before_parsing(monkeypatch):
     too_big = b"\xff" * (5_000_001)  # not even UTF-8: the size is what is refused
     with pytest.raises(InvalidAOIError, match=r"The GeoJSON is 5\.0 MB, over the 5 MB limit: .*CLOUDCORE_MAX_GEOJSON_MB"):
-        aoi_text_from_upload(too_big)
+        aoi_text_from_upload(too_big, config.settings())
     with pytest.raises(InvalidAOIError, match="over the 5 MB limit"):
         parse_aoi("{" + " " * 5_000_000 + "}")
+    # The dashboard's settings follow the variable (read at its start, again if it changes).
     monkeypatch.setenv("CLOUDCORE_MAX_GEOJSON_MB", "0.001")
     with pytest.raises(InvalidAOIError, match=r"The GeoJSON is 0\.0 MB, over the 0\.001 MB limit"):
-        aoi_text_from_upload(json.dumps({"type": "Polygon", "coordinates": [ring_of(100)]}).encode())
+        aoi_text_from_upload(json.dumps({"type": "Polygon", "coordinates": [ring_of(100)]}).encode(), config.settings())
+    with pytest.raises(InvalidAOIError, match=r"over the 0\.001 MB limit"):
+        parse_aoi(json.dumps({"type": "Polygon", "coordinates": [ring_of(100)]}))
 
 
 def test_an_upload_that_is_not_utf8_or_not_geojson_says_so():
     with pytest.raises(InvalidAOIError, match="not UTF-8 text"):
-        aoi_text_from_upload(b"\xff\xfe{")
+        aoi_text_from_upload(b"\xff\xfe{", DASHBOARD)
     with pytest.raises(InvalidAOIError, match="not GeoJSON"):
-        aoi_text_from_upload(b"10,45,10.1,45.1")
+        aoi_text_from_upload(b"10,45,10.1,45.1", DASHBOARD)
     with pytest.raises(InvalidAOIError, match="FeatureCollection holds a FeatureCollection"):
         aoi_text_from_upload(json.dumps({"type": "FeatureCollection", "features": [
-            {"type": "FeatureCollection", "features": []}]}).encode())
+            {"type": "FeatureCollection", "features": []}]}).encode(), DASHBOARD)
 
 
 def test_date_span_limit_names_the_span_the_limit_and_the_variable(monkeypatch):
     with pytest.raises(InvalidInputError, match=r"span 8,017 years .* over the 100-year limit: .*CLOUDCORE_MAX_DATE_SPAN_YEARS"):
-        check_date_span(dt.date(1, 1, 1), dt.date(9999, 12, 31))
-    check_date_span(dt.date(1, 1, 1), dt.date.today())  # the whole record, however early the start
-    check_date_span(LANDSAT_RECORD_START, dt.date(2082, 7, 16))
+        check_date_span(dt.date(1, 1, 1), dt.date(9999, 12, 31), DEFAULTS)
+    check_date_span(dt.date(1, 1, 1), dt.date.today(), DEFAULTS)  # the whole record, however early the start
+    check_date_span(LANDSAT_RECORD_START, dt.date(2082, 7, 16), DEFAULTS)
     monkeypatch.setenv("CLOUDCORE_MAX_DATE_SPAN_YEARS", "2")
+    two_years = Settings.from_env()
     with pytest.raises(InvalidInputError, match="span 3 years .* over the 2-year limit"):
-        check_date_span(dt.date(2020, 1, 1), dt.date(2023, 1, 1))
+        check_date_span(dt.date(2020, 1, 1), dt.date(2023, 1, 1), two_years)
+    with pytest.raises(InvalidInputError, match="span 3 years .* over the 2-year limit"):
+        search_dates(NoScenes(), parse_aoi(SMALL_AOI), dt.date(2020, 1, 1), dt.date(2023, 1, 1))
     with pytest.raises(InvalidInputError, match="after the end date 2020-01-01: swap them"):
-        check_date_span(dt.date(2021, 1, 1), dt.date(2020, 1, 1))
+        check_date_span(dt.date(2021, 1, 1), dt.date(2020, 1, 1), two_years)
 
 
 def test_dates_before_the_record_find_nothing_without_asking_the_source():
@@ -373,30 +410,42 @@ def test_scenes_per_request_limit_names_the_count_the_limit_and_the_variable(mon
 
     with pytest.raises(InvalidInputError, match="found 5,001 scenes, over the 5,000 scenes-per-request limit: narrow .*CLOUDCORE_MAX_SCENES"):
         search_dates(Many(), parse_aoi(SMALL_AOI), dt.date(2020, 1, 1), dt.date(2021, 1, 1))
-    monkeypatch.setenv("CLOUDCORE_MAX_SCENES", "3")
+    with pytest.raises(InvalidInputError, match="found 5,001 scenes, over the 3 scenes-per-request limit"):
+        search_dates(Many(), parse_aoi(SMALL_AOI), dt.date(2020, 1, 1), dt.date(2021, 1, 1),
+                     settings=DEFAULTS.replace(max_scenes=3))
+    monkeypatch.setenv("CLOUDCORE_MAX_SCENES", "3")  # read by the next call given no settings
     with pytest.raises(InvalidInputError, match="found 5,001 scenes, over the 3 scenes-per-request limit"):
         search_dates(Many(), parse_aoi(SMALL_AOI), dt.date(2020, 1, 1), dt.date(2021, 1, 1))
 
 
-@pytest.mark.parametrize("variable", LIMIT_VARIABLES)
+@pytest.mark.parametrize("variable", LIMIT_FIELDS)
 @pytest.mark.parametrize("raw", ["lots", "-5", "0", "nan", "inf"])
 def test_a_bad_limit_setting_says_which_variable_and_what_to_set(monkeypatch, variable, raw):
     monkeypatch.setenv(variable, raw)
-    reader = {
-        limits.AREA_VARIABLE: limits.max_area_km2, limits.VERTICES_VARIABLE: limits.max_vertices,
-        limits.GEOJSON_VARIABLE: limits.max_geojson_bytes, limits.DATE_SPAN_VARIABLE: limits.max_date_span_years,
-        limits.SCENES_VARIABLE: limits.max_scenes,
-    }[variable]
-    with pytest.raises(CloudCoreError, match=rf"{variable}='{raw}' (is not|must be) a .*number.*set .*{variable}="):
-        reader()
+    pattern = (rf"^{variable}='{raw}' (is not a number of .*|is outside the allowed range): "
+               rf"set (a|a whole) number from \S+ to \S+ .*, or unset it for the default\.$")
+    with pytest.raises(SettingsError, match=pattern) as caught:
+        Settings.from_env()
+    assert caught.value.setting == LIMIT_FIELDS[variable] and isinstance(caught.value, ValueError)
+    # A front-door call given no settings reads them, and so refuses the same way before any work.
+    with pytest.raises(SettingsError, match=pattern):
+        parse_aoi(SMALL_AOI)
+    with pytest.raises(SettingsError, match=pattern):
+        search_dates(NoScenes(), parse_aoi(SMALL_AOI, settings=DEFAULTS), dt.date(2020, 1, 1), dt.date(2021, 1, 1))
+    # Settings built directly are checked the same way.
+    with pytest.raises(SettingsError, match=rf"{LIMIT_FIELDS[variable]}=.*{variable}"):
+        Settings(**{LIMIT_FIELDS[variable]: float(raw) if raw != "lots" else raw})
 
 
 def test_limit_defaults_are_the_documented_ones():
-    assert limits.max_area_km2() == 50_000
-    assert limits.max_vertices() == 10_000
-    assert limits.max_geojson_bytes() == 5_000_000
-    assert limits.max_date_span_years() == 100
-    assert limits.max_scenes() == 5_000
+    settings_ = Settings.from_env({})
+    assert settings_ == DEFAULTS
+    assert settings_.max_aoi_km2 == 100_000
+    assert settings_.max_aoi_vertices == 10_000
+    assert limits.max_geojson_bytes(settings_) == 5_000_000
+    assert settings_.max_date_span_years == 100
+    assert settings_.max_scenes == 5_000
+    assert settings_.ui_max_aoi_km2 == 50_000 and config.settings().max_aoi_km2 == 50_000
 
 
 # --- the page itself, given a hostile address ----------------------------------------------------

@@ -1,4 +1,4 @@
-"""cloudcore.mlmask: the ukis-csmask cloud/shadow mask, its band handling, and the QA comparison.
+"""cloudcore.masks.ml: the ukis-csmask cloud/shadow mask, its band handling, and the QA comparison.
 
 The model takes about 1-3 s per call here, so the real model runs only three times (two
 synthetic images, one real scene); band mapping, order, scaling and padding are checked
@@ -18,12 +18,11 @@ import rasterio
 from scipy import ndimage
 
 from cloudcore.errors import InvalidInputError
-from cloudcore.mlmask import (
+from cloudcore.masks.ml import (
     AGREE_CLEAR,
     BOTH_REMOVED,
     CSM_CLOUD,
     CSM_SHADOW,
-    MASK_KINDS,
     ML_ONLY,
     QA_ONLY,
     TILE_PX,
@@ -34,9 +33,9 @@ from cloudcore.mlmask import (
     ml_classes,
     ml_removed_mask,
 )
-from cloudcore.qa import MaskPolicy, decode_qa, removed_mask
-from cloudcore.render import SR_OFFSET, SR_SCALE
-from cloudcore.scene import SR_BANDS
+from cloudcore.masks.qa import MaskPolicy, decode_qa, removed_mask
+from cloudcore.options import MASK_KINDS, check_mask_kind
+from cloudcore.product import SR_BANDS, SR_OFFSET, SR_SCALE
 
 pytest.importorskip("ukis_csmask")
 
@@ -242,7 +241,7 @@ def test_bad_inputs_are_refused_with_the_reason(names, valid_shape, level, messa
 
 
 def test_importing_the_module_does_not_load_onnxruntime():
-    code = "import sys, cloudcore.mlmask; print('onnxruntime' in sys.modules)"
+    code = "import sys, cloudcore.masks.ml, cloudcore.masks.date_mask; print('onnxruntime' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -308,6 +307,11 @@ def test_combine_masks():
 def test_combine_masks_refuses_an_unknown_kind_naming_the_choices():
     with pytest.raises(InvalidInputError, match=r"qa, ml, qa\+ml"):
         combine_masks("cloud", QA, ML)
+    for kind in MASK_KINDS:
+        assert check_mask_kind(kind) == kind
+    with pytest.raises(InvalidInputError, match=r"qa, ml, qa\+ml") as refused:
+        check_mask_kind("cloud")
+    assert refused.value.parameter == "mask"
 
 
 @pytest.mark.parametrize("kind", ["ml", "qa+ml"])
@@ -344,11 +348,11 @@ def test_real_scene_agrees_with_qa_pixel_above_the_floor(real_data):
     assert ml[~valid].all()  # fill is removed by both
 
 
-# --- cloudcore.mlquality's pure helpers -----------------------------------------------------
+# --- cloudcore.evaluation.mlquality's pure helpers ------------------------------------------
 
 
 def test_level1_toa_reflectance_uses_the_oli_rescaling_and_optional_sun_angle():
-    from cloudcore.mlquality import toa_reflectance
+    from cloudcore.evaluation.mlquality import toa_reflectance
 
     dn = np.array([[10000, 30000]], dtype=np.uint16)
     assert np.allclose(toa_reflectance(dn), [[0.1, 0.5]])  # DN x 2.0e-5 - 0.1
@@ -356,7 +360,7 @@ def test_level1_toa_reflectance_uses_the_oli_rescaling_and_optional_sun_angle():
 
 
 def test_segmentation_scores_by_hand():
-    from cloudcore.mlquality import segmentation_scores
+    from cloudcore.evaluation.mlquality import segmentation_scores
 
     predicted = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
     truth = np.array([1, 1, 0, 1, 0, 0], dtype=bool)
@@ -373,8 +377,14 @@ def test_segmentation_scores_by_hand():
     "text", ['{"IMAGE_ATTRIBUTES": {"SUN_ELEVATION": "64.45083205"}}', "    SUN_ELEVATION = 64.45083205\n"]
 )
 def test_sun_elevation_is_read_from_a_json_or_text_mtl(tmp_path, text):
-    from cloudcore.mlquality import _sun_elevation
+    from cloudcore.evaluation.mlquality import _sun_elevation
 
     assert _sun_elevation(tmp_path) is None
     (tmp_path / "X_MTL.txt").write_text(text)
     assert _sun_elevation(tmp_path) == pytest.approx(64.45083205)
+
+
+def test_the_quality_report_still_runs_as_python_m_cloudcore_mlquality():
+    out = subprocess.run([sys.executable, "-m", "cloudcore.mlquality", "--help"], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.startswith("usage: python -m cloudcore.mlquality") and "--data" in out.stdout

@@ -7,12 +7,14 @@ import pytest
 import rasterio
 from rasterio.enums import Resampling
 
-from cloudcore.aoi import parse_aoi
-from cloudcore.cache import CoverCache
-from cloudcore.cover import compute_cover, iter_cover, search_dates
 from cloudcore.errors import SourceUnreachableError
-from cloudcore.qa import CLEAR_BIT, CLOUD_BIT
-from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.io.cache import CoverCache
+from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT, MaskPolicy
+from cloudcore.settings import Settings
+from cloudcore.sources.search import search_dates
+from cloudcore.stats.cover import compute_cover, iter_cover
+from tests.rasters import ORIGIN, UTM33N, FailingSource, ListSource, lonlat_bbox, make_scene
 
 CLEAR = 1 << CLEAR_BIT
 CLOUD = 1 << CLOUD_BIT
@@ -75,6 +77,15 @@ def test_overview_on_a_file_without_overviews_is_full_resolution(tmp_path, aoi):
 
 
 @pytest.fixture(scope="module")
+def other_aoi():
+    """Another AOI over the same scenes. Tests on the cluster send it inputs (AOI, source,
+    policy) the test just before did not send, so each stands alone; the same inputs sent
+    again at once are test_calls_in_quick_succession_on_one_client_all_measure's subject."""
+    left, top = ORIGIN
+    return parse_aoi(lonlat_bbox(UTM33N, left + 900, top - 6900, left + 6900, top - 900))
+
+
+@pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed", reason="dask.distributed is a requirement; install requirements.txt")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -84,12 +95,12 @@ def cluster():
 
 
 def test_cluster_results_equal_the_single_machine_ones(cluster, scenes, aoi):
-    from cloudcore.distributed import iter_cover_dask
+    from cloudcore.stats.distributed import iter_cover_dask
 
     source = ListSource(scenes)
     groups = search_dates(source, aoi, START, END)
     here = sorted((r.to_dict() for r in iter_cover(groups, aoi, source)), key=lambda r: r["date"])
-    there = sorted((r.to_dict() for r in iter_cover_dask(groups, aoi, source, scheduler=cluster)), key=lambda r: r["date"])
+    there = sorted((r.to_dict() for r in iter_cover_dask(groups, aoi, source, scheduler=cluster, settings=Settings())), key=lambda r: r["date"])
     assert there == here and len(there) == len(scenes)
     # Both workers took part: the work really was spread.
     ran_on = cluster.run(lambda: 1)
@@ -97,24 +108,101 @@ def test_cluster_results_equal_the_single_machine_ones(cluster, scenes, aoi):
 
 
 def test_cluster_path_by_address_uses_and_fills_the_cache(cluster, scenes, aoi, tmp_path):
-    from cloudcore.distributed import iter_cover_dask
+    from cloudcore.stats.distributed import iter_cover_dask
 
     source = ListSource(scenes)
     groups = search_dates(source, aoi, START, END)
     cache = CoverCache(tmp_path)
     address = cluster.scheduler.address
-    first = list(iter_cover_dask(groups, aoi, source, scheduler=address, cache=cache))
+    first = list(iter_cover_dask(groups, aoi, source, scheduler=address, settings=Settings(), cache=cache))
     assert all(r.error is None for r in first)
     assert len(list(tmp_path.rglob("*.json"))) == len(groups)
-    again = list(iter_cover_dask(groups, aoi, source, scheduler="tcp://127.0.0.1:9", cache=cache))
+    again = list(iter_cover_dask(groups, aoi, source, scheduler="tcp://127.0.0.1:9", settings=Settings(),
+                                 cache=cache))
     assert sorted(r.to_dict()["date"] for r in again) == sorted(r.to_dict()["date"] for r in first)
 
 
+def test_on_the_cluster_a_read_failure_is_a_dates_error(cluster, scenes, other_aoi):
+    from cloudcore.stats.distributed import iter_cover_dask
+
+    failing = scenes[2].id
+    unreachable = FailingSource(scenes, failing, SourceUnreachableError("the token service could not be reached"))
+    groups = search_dates(unreachable, other_aoi, START, END)
+    measured = iter_cover_dask(groups, other_aoi, unreachable, MaskPolicy(buffer_m=60), scheduler=cluster,
+                               settings=Settings())
+    records = {r.scene_ids[0]: r for r in measured}
+    assert records[failing].error == "the token service could not be reached" and records[failing].cloud_pct is None
+    assert all(r.error is None for name, r in records.items() if name != failing) and len(records) == len(scenes)
+
+
+def test_on_the_cluster_a_bug_raises(cluster, scenes, aoi):
+    from cloudcore.stats.distributed import iter_cover_dask
+
+    buggy = FailingSource(scenes, scenes[2].id, KeyError("a bug"))
+    groups = search_dates(buggy, aoi, START, END)
+    with pytest.raises(KeyError, match="a bug"):
+        list(iter_cover_dask(groups, aoi, buggy, MaskPolicy(flags="cloud,shadow"), scheduler=cluster,
+                             settings=Settings()))
+
+
+def test_only_a_task_the_cluster_lost_becomes_a_dates_error(scenes):
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    from cloudcore.sources.scene import group_by_date
+    from cloudcore.stats.distributed import _result
+
+    class _Worker:
+        address = "tcp://127.0.0.1:1"
+
+    class Failed:
+        def __init__(self, error):
+            self.error = error
+
+        def result(self):
+            raise self.error
+
+    group = group_by_date(scenes)[0]
+    for lost in (KilledWorker("task", _Worker(), 3), CancelledError(), OSError("connection closed"),
+                 TimeoutError("no answer")):
+        record = _result(Failed(lost), group)
+        assert record.error.startswith(f"the cluster could not measure this date ({type(lost).__name__}")
+        assert record.date == group.date.isoformat() and record.cloud_pct is None
+    for bug in (KeyError("a bug"), ValueError("a bug"), TypeError("a bug")):
+        with pytest.raises(type(bug), match="a bug"):
+            _result(Failed(bug), group)
+
+
 def test_a_scheduler_that_does_not_answer_is_one_clear_error(scenes, aoi, monkeypatch):
-    from cloudcore import distributed as cluster_path
+    from cloudcore.stats import distributed as cluster_path
 
     monkeypatch.setattr(cluster_path, "CONNECT_TIMEOUT_S", 2)
     source = ListSource(scenes)
     groups = search_dates(source, aoi, START, END)
     with pytest.raises(SourceUnreachableError, match=r"No Dask scheduler answered at tcp://127.0.0.1:9 within 2 s"):
-        list(cluster_path.iter_cover_dask(groups, aoi, source, scheduler="tcp://127.0.0.1:9"))
+        list(cluster_path.iter_cover_dask(groups, aoi, source, scheduler="tcp://127.0.0.1:9", settings=Settings()))
+
+
+def test_calls_in_quick_succession_on_one_client_all_measure(cluster, scenes, other_aoi):
+    """A long-lived client (a notebook's, a server's) asked the same again at once: each call
+    gets all its dates, neither waiting forever on what the call before shared with the
+    cluster nor losing it while that call's copy is being released."""
+    import threading
+
+    from cloudcore.stats.distributed import iter_cover_dask
+
+    source = ListSource(scenes)
+    groups = search_dates(source, other_aoi, START, END)
+    outcomes: list = []
+
+    def ask_three_times():
+        for _ in range(3):
+            outcomes.append([r.error for r in iter_cover_dask(groups, other_aoi, source, scheduler=cluster,
+                                                               settings=Settings())])
+
+    asking = threading.Thread(target=ask_three_times, daemon=True)
+    asking.start()
+    asking.join(timeout=30)  # three calls take about a second; a hung call fails here, not at the suite's timeout
+    assert not asking.is_alive(), f"call {len(outcomes) + 1} of 3 never finished"
+    assert outcomes == [[None] * len(scenes)] * 3, outcomes

@@ -5,12 +5,16 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from cloudcore.aoi import parse_aoi
-from cloudcore.gapfill import fill_date
-from cloudcore.preview import HOLE_RGBA, compare_pictures, date_thumbnail, grid_bounds_lonlat, to_lonlat
-from cloudcore.qa import CLEAR_BIT, CLOUD_BIT
-from cloudcore.scene import SR_BANDS, group_by_date
-from tests.rasters import ORIGIN, UTM33N, ListSource, lonlat_bbox, make_scene
+from cloudcore.errors import SourceUnreachableError
+from cloudcore.gapfill.image import fill_date
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT
+from cloudcore.product import SR_BANDS
+from cloudcore.render.maps import grid_bounds_lonlat, to_lonlat
+from cloudcore.render.pictures import HOLE_RGBA, compare_pictures, filled_picture
+from cloudcore.render.thumbnails import date_thumbnail
+from cloudcore.sources.scene import group_by_date
+from tests.rasters import ORIGIN, UTM33N, FailingSource, ListSource, lonlat_bbox, make_scene
 
 CLEAR, CLOUD = 1 << CLEAR_BIT, 1 << CLOUD_BIT
 # Reflectance 0.05 (dark land) and 0.25 (bright) as C2 L2 digital numbers.
@@ -44,7 +48,19 @@ def test_compare_pictures_show_holes_fill_and_provenance(two_dates):
     # The filled picture no longer shows the bright cloud: its red matches the donor's dark land.
     assert pictures.filled[removed][:, 0].mean() < pictures.original[removed][:, 0].mean() - 50
     assert [code for code, _ in pictures.legend] == [20240501, 20240509]
+    assert (filled_picture(image) == pictures.filled).all()
     assert (pictures.provenance[~image.inside, 3] == 0).all()
+
+
+def test_a_donor_that_cannot_be_read_is_skipped_and_a_bug_raises(two_dates):
+    source, aoi = two_dates
+    unreachable = FailingSource(source.scenes, "D", SourceUnreachableError("the token service could not be reached"))
+    image = fill_date(unreachable, aoi, dt.date(2024, 5, 1), window_days=30)
+    assert image.donor_errors == ("2024-05-09 (landsat-8): the token service could not be reached",)
+    assert image.result.filled_px == 0 and image.result.unfilled_px == image.removed.sum() > 100
+    # Anything but the declared read failures is a bug: it raises, it is not a skipped donor.
+    with pytest.raises(KeyError, match="a bug"):
+        fill_date(FailingSource(source.scenes, "D", KeyError("a bug")), aoi, dt.date(2024, 5, 1), window_days=30)
 
 
 def test_thumbnail_is_small_and_transparent_outside_the_aoi(two_dates):

@@ -1,4 +1,4 @@
-"""Unit and property tests for cloudcore.qa, on small arrays built from the named bit constants."""
+"""Unit and property tests for cloudcore.masks.qa, on small arrays built from the named bit constants."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from cloudcore.errors import InvalidInputError
-from cloudcore.qa import (
+from cloudcore.masks.qa import (
     CIRRUS_BIT,
     CIRRUS_CONFIDENCE_OFFSET,
     CLEAR_BIT,

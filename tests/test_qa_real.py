@@ -1,4 +1,4 @@
-"""cloudcore.qa against real USGS QA_PIXEL rasters: the counts in shared/data/real/README.md."""
+"""cloudcore.masks.qa against real USGS QA_PIXEL rasters: the counts in shared/data/real/README.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from cloudcore.qa import (
+from cloudcore.masks.qa import (
     CIRRUS_CONFIDENCE_OFFSET,
     CLEAR_BIT,
     CLOUD_CONFIDENCE_OFFSET,
@@ -18,7 +18,7 @@ from cloudcore.qa import (
     decode_qa,
     removed_mask,
 )
-from cloudcore.scene import parse_product_id
+from cloudcore.product import parse_product_id
 
 STACTOOLS = "stactools-landsat-c2l2"
 

@@ -4,10 +4,14 @@ import numpy as np
 import pytest
 from shapely.geometry import Point
 
-from cloudcore.aoi import parse_aoi
 from cloudcore.errors import SceneReadError
-from cloudcore.read import grid_for_aoi, inside_mask, open_grid, read_on_grid
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.geo.grid import grid_for_aoi, inside_mask
+from cloudcore.io.read import open_grid, read_on_grid
+from cloudcore.settings import Settings
 from tests.rasters import ORIGIN, UTM33N, lonlat_bbox, write_tif
+
+SETTINGS = Settings()
 
 
 @pytest.fixture
@@ -20,8 +24,8 @@ def ramp(tmp_path):
 def test_window_read_matches_direct_slice(ramp):
     x0, y0 = ORIGIN
     aoi = parse_aoi(lonlat_bbox(UTM33N, x0 + 30 * 50, y0 - 30 * 120, x0 + 30 * 90, y0 - 30 * 80))
-    grid = open_grid(str(ramp), aoi)
-    data = read_on_grid(str(ramp), grid)
+    grid = open_grid(str(ramp), aoi, settings=SETTINGS)
+    data = read_on_grid(str(ramp), grid, settings=SETTINGS)
     # The grid is aligned with the raster: its first pixel is pixel (row0, col0) of the file.
     col0 = round((grid.transform.c - x0) / 30)
     row0 = round((y0 - grid.transform.f) / 30)
@@ -34,8 +38,8 @@ def test_window_read_matches_direct_slice(ramp):
 def test_grid_past_the_raster_edge_gets_fill(ramp):
     x0, y0 = ORIGIN
     aoi = parse_aoi(lonlat_bbox(UTM33N, x0 - 30 * 10, y0 - 30 * 10, x0 + 30 * 10, y0 + 30 * 10))
-    grid = open_grid(str(ramp), aoi)
-    data = read_on_grid(str(ramp), grid, fill_value=7)
+    grid = open_grid(str(ramp), aoi, settings=SETTINGS)
+    data = read_on_grid(str(ramp), grid, settings=SETTINGS, fill_value=7)
     col0 = round((grid.transform.c - x0) / 30)
     row0 = round((y0 - grid.transform.f) / 30)
     assert col0 < 0 and row0 < 0
@@ -50,7 +54,7 @@ def test_other_crs_is_warped_onto_the_grid(tmp_path):
     values[50:150, 50:150] = 5
     a = write_tif(tmp_path / "a.tif", values)
     aoi = parse_aoi(lonlat_bbox(UTM33N, x0 + 30 * 40, y0 - 30 * 160, x0 + 30 * 160, y0 - 30 * 40))
-    grid = open_grid(str(a), aoi)
+    grid = open_grid(str(a), aoi, settings=SETTINGS)
     # Reproject the file to 34N with rasterio, then read it back onto the 33N grid.
     import rasterio
     from rasterio.warp import Resampling, calculate_default_transform, reproject
@@ -64,7 +68,7 @@ def test_other_crs_is_warped_onto_the_grid(tmp_path):
     with rasterio.open(b, "w", driver="GTiff", width=width, height=height, count=1, dtype="uint16",
                        crs="EPSG:32634", transform=transform) as dst:
         dst.write(out, 1)
-    direct, warped = read_on_grid(str(a), grid), read_on_grid(str(b), grid)
+    direct, warped = read_on_grid(str(a), grid, settings=SETTINGS), read_on_grid(str(b), grid, settings=SETTINGS)
     agree = (direct == warped).mean()
     assert agree > 0.97  # only edge pixels of the square may differ after two nearest-neighbour resamplings
 
@@ -88,11 +92,45 @@ def test_inside_mask_counts_pixel_centres(tmp_path):
 def test_missing_file_is_a_scene_read_error(tmp_path):
     aoi = parse_aoi("15,47.8,15.01,47.81")
     with pytest.raises(SceneReadError, match="nothing.tif"):
-        open_grid(str(tmp_path / "nothing.tif"), aoi)
+        open_grid(str(tmp_path / "nothing.tif"), aoi, settings=SETTINGS)
 
 
 def test_signed_query_never_reaches_the_message(tmp_path):
     aoi = parse_aoi("15,47.8,15.01,47.81")
     with pytest.raises(SceneReadError) as info:
-        open_grid(str(tmp_path / "x.TIF") + "?sig=SECRET123", aoi)
+        open_grid(str(tmp_path / "x.TIF") + "?sig=SECRET123", aoi, settings=SETTINGS)
     assert "SECRET123" not in str(info.value)
+
+
+def test_aoi_that_cannot_be_placed_on_the_grid_is_a_scene_read_error(ramp):
+    """A fact of that scene (its CRS cannot hold the AOI), never an arithmetic error: the
+    AOI on the equator 90 degrees east of UTM 33N's central meridian projects to infinity."""
+    aoi = parse_aoi("104.99,-0.01,105.01,0.01", settings=SETTINGS)
+    with pytest.raises(SceneReadError, match="ramp.tif"):
+        open_grid(str(ramp), aoi, settings=SETTINGS)
+
+
+def test_aoi_with_no_projection_onto_the_grid_is_a_scene_read_error(ramp, monkeypatch):
+    from shapely.geometry import Polygon
+
+    from cloudcore.geo import grid as grid_module
+
+    monkeypatch.setattr(grid_module, "projected", lambda aoi, crs: Polygon())
+    with pytest.raises(SceneReadError, match="ramp.tif"):
+        open_grid(str(ramp), parse_aoi("15,47.8,15.01,47.81", settings=SETTINGS), settings=SETTINGS)
+
+
+def test_read_failures_are_the_declared_per_date_kinds():
+    from cloudcore.errors import SourceUnreachableError
+    from cloudcore.io.read import READ_FAILURES
+
+    assert set(READ_FAILURES) == {SceneReadError, SourceUnreachableError}
+
+
+@pytest.mark.parametrize("seconds, expected", [(0.1, "1"), (1.0, "1"), (2.5, "3"), (10.0, "10"), (3600.0, "3600")])
+def test_gdal_http_timeout_is_the_setting_rounded_up_to_whole_seconds(seconds, expected):
+    from cloudcore.io.gdal import gdal_options
+
+    options = gdal_options(Settings(http_timeout_s=seconds))
+    assert options["GDAL_HTTP_TIMEOUT"] == expected
+    assert int(options["GDAL_HTTP_CONNECTTIMEOUT"]) >= 1  # never 0, which GDAL reads as no deadline

@@ -12,12 +12,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cloudcore.errors import InvalidInputError
-from cloudcore.render import (
+from cloudcore.product import SR_OFFSET, SR_SCALE
+from cloudcore.render.colour import (
     CLASS_COLOURS,
     DEFAULT_STRETCH,
     SR_NODATA_DN,
-    SR_OFFSET,
-    SR_SCALE,
     TARGET_GREY,
     class_overlay,
     mask_overlay,

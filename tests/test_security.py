@@ -23,12 +23,15 @@ from streamlit.testing.v1 import AppTest
 
 from cloudcore import cli
 from cloudcore.errors import CloudCoreError, InvalidInputError, UnknownSourceError
-from cloudcore.export import rows_to_csv
-from cloudcore.qa import CLEAR_BIT, CLOUD_BIT
+from cloudcore.geo.aoi import parse_aoi
+from cloudcore.settings import Settings
+from cloudcore.io.export import rows_to_csv
+from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT
 from cloudcore.sources import stac
 from cloudcore.sources.folder import FolderSource
 from tests.rasters import UTM33N, lonlat_bbox, write_tif
 from tests.stac_server import fake_api, free_port
+from ui import config
 from ui.folders import shared_folder
 from ui.sources import dashboard_source
 from ui.uploads import aoi_text_from_upload
@@ -174,16 +177,17 @@ def test_an_unreachable_service_says_so_without_the_key(monkeypatch, key, capsys
     monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "2")
     code, output = run_cli(capsys, "scenes", "--source", "planetary-computer", f"--aoi={AOI_TEXT}",
                            "--start", "2024-06-01", "--end", "2024-06-30")
-    assert code == 1 and "could not be reached" in output
+    assert code == 1 and "could not be reached" in output and "use the demo source, which works offline" in output
+    assert output.rstrip().endswith("(to try cloudcore offline: --source demo)"), output
     assert MARKER not in output and MARKER not in caplog.text
 
 
 def test_source_objects_and_errors_do_not_carry_the_key(pc):
     url, _ = pc(search_status=400)
-    source = stac.planetary_computer_source()
+    source = stac.planetary_computer_source(Settings.from_env())
     assert MARKER not in repr(source) and MARKER not in repr(vars(source))
     with pytest.raises(CloudCoreError) as caught:
-        source.search(cli.parse_aoi(AOI_TEXT), dt.date(2024, 6, 1), dt.date(2024, 6, 30))
+        source.search(parse_aoi(AOI_TEXT), dt.date(2024, 6, 1), dt.date(2024, 6, 30))
     assert MARKER not in str(caught.value) and MARKER not in repr(caught.value.args)
 
 
@@ -416,7 +420,7 @@ def hostile_upload() -> bytes:
 
 def test_an_upload_is_parsed_as_data_and_only_its_geometry_is_kept(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    text = aoi_text_from_upload(hostile_upload())
+    text = aoi_text_from_upload(hostile_upload(), config.settings())
     kept = json.loads(text)
     assert set(kept) == {"type", "coordinates"} and kept["type"] == "Polygon"
     for needle in ("script", "javascript", "__proto__", "prototype", "phish", "__import__", "1e+308"):

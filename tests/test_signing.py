@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudcore.errors import InvalidInputError, SceneReadError, SourceUnreachableError
+from cloudcore.errors import SceneReadError, SettingsError, SourceUnreachableError
+from cloudcore.settings import Settings as CloudcoreSettings
 from cloudcore.sources.signing import DeadlineExceeded, needs_signing, run_with_deadline, sign_href_with_deadline
 from tests.stac_server import fake_api, free_port, outcome_within, silent_server
 
@@ -126,22 +127,53 @@ def test_hanging_token_service_raises_within_the_deadline(sdk):
         sdk(url)
         err = outcome_within(GUARD_S, lambda: sign_href_with_deadline(HREF, deadline_s=0.5))
     assert isinstance(err, SourceUnreachableError)
-    assert "within 0.5 s" in str(err) and "--source demo" in str(err)
+    assert "within 0.5 s" in str(err) and "use the demo source, which works offline" in str(err)
+    assert "--source" not in str(err)  # the library names no CLI flag; the CLI adds its own hint
     assert KEY not in str(err)
 
 
-def test_deadline_comes_from_the_environment_at_call_time(sdk, monkeypatch):
-    monkeypatch.setenv("CLOUDCORE_SIGN_TIMEOUT_S", "0.3")
+def test_deadline_comes_from_the_settings_the_source_was_made_with(sdk):
+    from cloudcore.sources.stac import planetary_computer_source
+
+    source = planetary_computer_source(CloudcoreSettings(sign_timeout_s=0.3))
     with silent_server() as url:
         sdk(url)
-        err = outcome_within(GUARD_S, lambda: sign_href_with_deadline(HREF))
+        err = outcome_within(GUARD_S, lambda: source.readable_href(HREF))
     assert isinstance(err, SourceUnreachableError) and "within 0.3 s" in str(err)
 
 
-def test_bad_deadline_variable_is_named(monkeypatch):
-    monkeypatch.setenv("CLOUDCORE_SIGN_TIMEOUT_S", "-1")
-    with pytest.raises(InvalidInputError, match="CLOUDCORE_SIGN_TIMEOUT_S"):
-        sign_href_with_deadline(HREF)
+def test_deadline_variable_is_read_once_by_the_front_door(sdk, monkeypatch):
+    from cloudcore.sources import open_source
+
+    monkeypatch.setenv("CLOUDCORE_SIGN_TIMEOUT_S", "0.3")
+    source = open_source("planetary-computer")  # reads the environment here, once
+    monkeypatch.setenv("CLOUDCORE_SIGN_TIMEOUT_S", "-1")  # a later change is not read by a sign
+    with silent_server() as url:
+        sdk(url)
+        err = outcome_within(GUARD_S, lambda: source.readable_href(HREF))
+    assert isinstance(err, SourceUnreachableError) and "within 0.3 s" in str(err)
+
+
+def test_signing_reads_no_environment(sdk, monkeypatch):
+    monkeypatch.setenv("CLOUDCORE_SIGN_TIMEOUT_S", "-1")  # would be refused if it were read
+    with silent_server() as url:
+        sdk(url)
+        err = outcome_within(GUARD_S, lambda: sign_href_with_deadline(HREF, deadline_s=0.3))
+    assert isinstance(err, SourceUnreachableError) and "within 0.3 s" in str(err)
+
+
+@pytest.mark.parametrize("raw", ["-1", "0", "abc", "3601"])
+def test_bad_deadline_variable_is_named(monkeypatch, raw):
+    from cloudcore.sources import open_source
+
+    monkeypatch.setenv("CLOUDCORE_SIGN_TIMEOUT_S", raw)
+    with pytest.raises(SettingsError, match="CLOUDCORE_SIGN_TIMEOUT_S") as raised:
+        CloudcoreSettings.from_env()
+    message = str(raised.value)
+    assert repr(raw) in message and "0.1" in message and "3,600" in message  # what it held, what it may hold
+    assert "\n" not in message and raised.value.setting == "sign_timeout_s"
+    with pytest.raises(SettingsError, match="CLOUDCORE_SIGN_TIMEOUT_S"):
+        open_source("planetary-computer")  # refused at the front door, before any sign
 
 
 def test_closed_token_port_raises_unreachable(sdk):

@@ -12,9 +12,10 @@ from typing import Any, Callable, Iterator
 import pytest
 from shapely.geometry import box, shape
 
-from cloudcore.aoi import AOI, parse_aoi
-from cloudcore.errors import CloudCoreError, InvalidInputError, SourceUnreachableError
-from cloudcore.sources import stac
+from cloudcore.errors import CloudCoreError, InvalidInputError, SettingsError, SourceUnreachableError
+from cloudcore.geo.aoi import AOI, parse_aoi
+from cloudcore.settings import Settings
+from cloudcore.sources import open_source, stac
 from cloudcore.sources.base import SceneSource
 from cloudcore.sources.signing import sign_href_with_deadline
 from cloudcore.sources.stac import StacSource, planetary_computer_source
@@ -31,6 +32,8 @@ from tests.stac_server import (
 GUARD_S = 20.0  # a call that should fail fast but has not returned by then is hung
 L2 = "landsat-c2-l2"
 ALL_DATES = (dt.date(2013, 1, 1), dt.date(2025, 12, 31))
+# The whole of path 089 and rows 090/091 is larger than the default AOI limit.
+LARGE_AOI = Settings(max_aoi_km2=2e6)
 
 
 # -- fixtures and helpers ---------------------------------------------------------------
@@ -193,14 +196,14 @@ def test_start_after_end_is_refused(stac_url):
 
 @pytest.mark.parametrize("max_cloud", [0, 10, 50, 100])
 def test_scene_cloud_limit_is_applied(stac_url, recorded_items, max_cloud):
-    aoi = parse_aoi("145,-46,153,-29", max_km2=2e6)  # the whole of path 089 and 090/091
+    aoi = parse_aoi("145,-46,153,-29", settings=LARGE_AOI)  # the whole of path 089 and 090/091
     scenes = StacSource(stac_url).search(aoi, *ALL_DATES, max_scene_cloud_pct=max_cloud)
     assert {s.id for s in scenes} == expected_ids(recorded_items, aoi, *ALL_DATES, max_cloud=max_cloud)
     assert all(s.scene_cloud_pct <= max_cloud for s in scenes)
 
 
 def test_small_pages_are_all_followed(stac_url, recorded_items):
-    aoi = parse_aoi("145,-46,153,-29", max_km2=2e6)
+    aoi = parse_aoi("145,-46,153,-29", settings=LARGE_AOI)
     expected = expected_ids(recorded_items, aoi, *ALL_DATES)
     assert len(expected) > 6
     scenes = StacSource(stac_url, page_limit=2).search(aoi, *ALL_DATES)
@@ -294,9 +297,19 @@ def test_planetary_computer_source_is_configured_for_pc():
     assert source.name == "planetary-computer"
     assert source.collection == L2
     assert source.timeout_s == 3
-    assert source.signer is sign_href_with_deadline
+    # Signs with the settings' token deadline (None: the documented defaults).
+    assert source.signer.func is sign_href_with_deadline
+    assert source.signer.keywords == {"deadline_s": Settings().sign_timeout_s}
     assert source.header_env == {"Ocp-Apim-Subscription-Key": "PC_SDK_SUBSCRIPTION_KEY"}
     assert source.readable_href("/local/file.TIF") == "/local/file.TIF"  # no network for non-blob hrefs
+
+
+def test_planetary_computer_source_takes_its_deadlines_from_the_settings():
+    settings = Settings(http_timeout_s=7, connect_timeout_s=0.5, search_deadline_s=20, sign_timeout_s=2.5)
+    source = planetary_computer_source(settings)
+    assert (source.timeout_s, source.connect_timeout_s, source.deadline_s) == (7, 0.5, 20)
+    assert source.signer.func is sign_href_with_deadline and source.signer.keywords == {"deadline_s": 2.5}
+    assert planetary_computer_source(settings, timeout_s=3).timeout_s == 3  # an explicit timeout wins
 
 
 # -- failures: every one ends in a CloudCoreError, quickly -------------------------------
@@ -308,7 +321,8 @@ def test_closed_port_raises_unreachable():
     url = f"http://127.0.0.1:{free_port()}"
     err = outcome_within(GUARD_S, lambda: StacSource(url, timeout_s=2).search(TASMANIA, *ALL_DATES))
     assert isinstance(err, SourceUnreachableError)
-    assert url in str(err) and "--source demo" in str(err)
+    assert url in str(err) and "use the demo source, which works offline" in str(err)
+    assert "--source" not in str(err)  # the library names no CLI flag; the CLI adds its own hint
 
 
 def test_silent_server_raises_unreachable():
@@ -318,19 +332,51 @@ def test_silent_server_raises_unreachable():
     assert "did not answer in time" in str(err)
 
 
-def test_timeout_comes_from_the_environment_at_call_time(monkeypatch):
-    source = StacSource("http://127.0.0.1:9")  # built before the variable is set
-    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "0.3")
+def test_deadlines_not_given_come_from_the_settings_at_construction():
+    defaults = StacSource("http://127.0.0.1:9")  # no settings: the documented defaults
+    expected = Settings()
+    assert (defaults.timeout_s, defaults.connect_timeout_s, defaults.deadline_s) == (
+        expected.http_timeout_s, expected.connect_timeout_s, expected.search_deadline_s,
+    )
+    settings = Settings(http_timeout_s=0.3, connect_timeout_s=0.2, search_deadline_s=9)
+    source = StacSource("http://127.0.0.1:9", settings=settings)
+    assert (source.timeout_s, source.connect_timeout_s, source.deadline_s) == (0.3, 0.2, 9)
+    given = StacSource("http://127.0.0.1:9", timeout_s=5, connect_timeout_s=1, deadline_s=30, settings=settings)
+    assert (given.timeout_s, given.connect_timeout_s, given.deadline_s) == (5, 1, 30)  # explicit values win
+    capped = StacSource("http://127.0.0.1:9", settings=Settings(http_timeout_s=0.5, connect_timeout_s=2))
+    assert capped.connect_timeout_s == 0.5  # never above the read timeout
+
+
+def test_timeout_from_the_settings_bounds_a_silent_server():
     with silent_server() as url:
-        source.url = url
+        source = StacSource(url, settings=Settings(http_timeout_s=0.3))
         err = outcome_within(GUARD_S, lambda: source.search(TASMANIA, *ALL_DATES))
     assert isinstance(err, SourceUnreachableError)
+    assert "did not answer in time" in str(err)  # the 0.3 s read timeout, not the 3.5 s contact deadline
 
 
-def test_bad_timeout_variable_is_named(monkeypatch):
-    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "soon")
-    with pytest.raises(InvalidInputError, match="CLOUDCORE_HTTP_TIMEOUT_S"):
-        StacSource("http://127.0.0.1:9").search(TASMANIA, *ALL_DATES)
+def test_timeout_variable_is_read_once_by_the_front_door(monkeypatch):
+    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "0.3")
+    with silent_server() as url:
+        source = open_source(url)  # reads the environment here, once
+        assert isinstance(source, StacSource) and source.timeout_s == 0.3
+        monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "soon")  # not read again by the search
+        err = outcome_within(GUARD_S, lambda: source.search(TASMANIA, *ALL_DATES))
+    assert isinstance(err, SourceUnreachableError)
+    assert "did not answer in time" in str(err)
+
+
+@pytest.mark.parametrize("raw", ["soon", "abc", "0", "-5", "3601"])
+def test_bad_timeout_variable_is_named(monkeypatch, raw):
+    monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", raw)
+    with pytest.raises(SettingsError, match="CLOUDCORE_HTTP_TIMEOUT_S") as raised:
+        Settings.from_env()
+    message = str(raised.value)
+    assert repr(raw) in message and "0.1" in message and "3,600" in message  # what it held, what it may hold
+    assert "\n" not in message and raised.value.setting == "http_timeout_s"
+    assert isinstance(raised.value, ValueError)
+    with pytest.raises(SettingsError, match="CLOUDCORE_HTTP_TIMEOUT_S"):
+        open_source("http://127.0.0.1:9")  # the front door refuses it before any request
 
 
 def test_overall_deadline_stops_a_slow_search():

@@ -65,7 +65,9 @@ def iter_cover_dask(
     client = connect(scheduler)
     owned = client is not scheduler
     try:
-        shared = client.scatter([aoi, source, policy], broadcast=True)
+        # hash=False: each call scatters its own copies; equal objects under one name would be released
+        # by one call while the next still needs them.
+        shared = client.scatter([aoi, source, policy], broadcast=True, hash=False)
         group_of = {
             client.submit(measure_date, group, *shared, overview, settings=settings, pure=False): group
             for group in todo

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cloudcore.settings import Settings, SettingsError
 from tests.browser.launch import CHROMIUM_ARGS, REPO, TILE_HOSTS, DashboardDidNotStart, find_chromium, start_dashboard
 
 from .choices import AOIS, PERIODS, THRESHOLDS, Search
@@ -95,22 +96,33 @@ async def _drive(url: str, chromium: str, sessions: int, seconds: float, think_s
             await browser.close()
 
 
+def server_settings(env: dict[str, str]) -> Settings:
+    """The dashboard's settings: this environment with `env` on top, as start_dashboard gives it.
+
+    Raises:
+        SettingsError: a CLOUDCORE_* variable the server would refuse (the message names it).
+    """
+    return Settings.from_env(os.environ | env)
+
+
 def run_load(sessions: int, seconds: float, *, think_s: float = 1.0, seed: int = 1, out: Path = OUT,
              demo_cache: Path | None = None, cache_mb: str | None = None, warm_up: bool = True) -> dict:
     """Run the load test and return its summary (also written to `out`)."""
     chromium = find_chromium()
     if chromium is None:
         raise DashboardDidNotStart("chromium not found on PATH (or at $CHROMIUM): apt-get install -y chromium")
+    env = {"CLOUDCORE_UI_CACHE_MB": cache_mb} if cache_mb else {}
+    # The settings the server will start with (it refuses bad ones with one error box, which
+    # would fail every action): refused here instead, before anything starts.
+    settings = server_settings(env)
     if demo_cache is None:
-        default = os.environ.get("CLOUDCORE_CACHE_DIR")
-        demo_cache = Path(default).expanduser() if default else Path.home() / ".cache" / "cloudcore"
+        demo_cache = settings.cache_dir  # $CLOUDCORE_CACHE_DIR, else ~/.cache/cloudcore
     # Generate the demo record here, before the clock starts: a first visit would otherwise spend
     # its first 15 s on it and every user would wait on that, which is not what is measured.
-    os.environ["CLOUDCORE_CACHE_DIR"] = str(demo_cache)
+    # (start_dashboard gives the server the same folder as its CLOUDCORE_CACHE_DIR.)
     from cloudcore.demo import ensure_demo_catalog
 
-    ensure_demo_catalog()
-    env = {"CLOUDCORE_UI_CACHE_MB": cache_mb} if cache_mb else {}
+    ensure_demo_catalog(demo_cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     shots = out.parent / "failures"
     for old in shots.glob("user*.png"):  # screenshots of an earlier run's failures
@@ -125,7 +137,7 @@ def run_load(sessions: int, seconds: float, *, think_s: float = 1.0, seed: int =
         elapsed = time.monotonic() - started - (warmup_s or 0.0)
     finally:
         dashboard.stop()
-    configured = cache_mb or os.environ.get("CLOUDCORE_UI_CACHE_MB") or "default"
+    configured = f"{settings.ui_cache_mb:g}"
     summary = summarise(logs, probe.samples, sessions=sessions, seconds=seconds, elapsed_s=elapsed,
                         cache_mb=configured, machine_before=before, warmup_s=warmup_s)
     summary["actions_log"] = [vars(a) for log in logs for a in log.actions]
@@ -151,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run_load(args.sessions, args.seconds, think_s=args.think, seed=args.seed, out=args.out,
                            demo_cache=args.demo_cache, cache_mb=args.cache_mb, warm_up=args.warm_up)
-    except DashboardDidNotStart as err:
+    except (DashboardDidNotStart, SettingsError) as err:
         print(err, file=sys.stderr)
         return 2
     print(table(summary))

@@ -10,25 +10,53 @@ from pathlib import Path
 
 import pytest
 
-from cloudcore.cover import DateCover
-from cloudcore.scene import DateGroup
+from cloudcore.errors import SettingsError
+from cloudcore.settings import Settings
+from cloudcore.sources.scene import DateGroup
+from cloudcore.stats.cover import DateCover
 from ui import cache_budget, services
 from ui.state import View
 
 SERVICES = Path(services.__file__)
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
-def test_the_budget_comes_from_the_environment_and_falls_back_on_nonsense():
-    assert cache_budget.budget_mb({}) == cache_budget.DEFAULT_MB
-    assert cache_budget.budget_mb({"CLOUDCORE_UI_CACHE_MB": "64"}) == 64
-    for bad in ("", "lots", "-5", "0", "nan", "inf"):
-        assert cache_budget.budget_mb({"CLOUDCORE_UI_CACHE_MB": bad}) == cache_budget.DEFAULT_MB, bad
+def test_the_budget_comes_from_the_settings_and_their_variable():
+    assert Settings().ui_cache_mb == Settings.from_env({}).ui_cache_mb == 512
+    assert Settings.from_env({"CLOUDCORE_UI_CACHE_MB": ""}).ui_cache_mb == 512  # blank: the default
+    sixty_four = Settings.from_env({"CLOUDCORE_UI_CACHE_MB": "64"})
+    assert sixty_four.ui_cache_mb == 64
+    assert cache_budget.share_bytes("comparisons", sixty_four) == int(64 * 0.55 * 1024 * 1024)
+    assert cache_budget.share_bytes("cover", sixty_four) < cache_budget.share_bytes("cover", Settings())
+    # Every cache keeps at least 1 MB, however small the budget.
+    assert cache_budget.share_bytes("aois", Settings(ui_cache_mb=1)) == 1024 * 1024
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5", "0", "nan", "inf"])
+def test_a_nonsense_budget_is_refused_naming_the_variable(bad):
+    with pytest.raises(SettingsError, match=rf"^CLOUDCORE_UI_CACHE_MB='{bad}' (is not a number of MB|is outside the "
+                                            r"allowed range): set a number from 1 to .* MB, or unset it for the default"):
+        Settings.from_env({"CLOUDCORE_UI_CACHE_MB": bad})
+
+
+def test_a_nonsense_budget_stops_the_dashboard_with_one_error_box(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CLOUDCORE_UI_CACHE_MB", "lots")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors
+    assert "CLOUDCORE_UI_CACHE_MB='lots' is not a number of MB" in errors[0], errors
+    assert len(errors[0].splitlines()) == 1
+    assert not at.metric and not at.sidebar.children, "nothing past the settings ran"
 
 
 def test_the_shares_add_up_to_the_budget():
     assert sum(cache_budget.SHARES.values()) == pytest.approx(1.0)
-    env = {"CLOUDCORE_UI_CACHE_MB": "300"}
-    total = sum(cache_budget.share_bytes(name, env) for name in cache_budget.SHARES)
+    settings = Settings.from_env({"CLOUDCORE_UI_CACHE_MB": "300"})
+    total = sum(cache_budget.share_bytes(name, settings) for name in cache_budget.SHARES)
     assert total <= 300 * 1024 * 1024
 
 

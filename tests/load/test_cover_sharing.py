@@ -7,8 +7,9 @@ import threading
 import time
 from collections import Counter
 
-from cloudcore.cover import DateCover
-from cloudcore.scene import DateGroup
+from cloudcore.settings import Settings
+from cloudcore.sources.scene import DateGroup
+from cloudcore.stats.cover import DateCover
 from ui import services
 from ui.state import View
 
@@ -24,7 +25,8 @@ def _fake_measurements(monkeypatch, fail: set[dt.date] = frozenset()) -> Counter
     measured: Counter = Counter()
     lock = threading.Lock()
 
-    def fake_iter_cover(groups, aoi, source, policy):
+    def fake_iter_cover(groups, aoi, source, policy, *, settings):
+        assert isinstance(settings, Settings)  # the dashboard's, passed down
         for group in groups:
             time.sleep(0.02)
             with lock:

@@ -14,7 +14,7 @@ from typing import Any
 import rasterio
 from pyproj import Transformer
 
-from cloudcore.scene import Scene
+from cloudcore.sources.scene import Scene
 
 ASSET_HOST = "http://assets.placeholder.invalid"
 COLLECTION = "landsat-c2-l2"
