@@ -7,6 +7,8 @@ require_frame()
 
 import streamlit as st
 
+from cloudcore import DEFAULT_FILL_METHOD, describe_methods
+
 st.title("About")
 st.markdown(
     """
@@ -17,10 +19,9 @@ for the whole 185 km scene, shown beside it so the difference is visible.
 
 Masks come from the QA_PIXEL band of Landsat Collection 2 Level-2, decoded per the USGS product
 guides (Landsat 4-7 have no cirrus bits), or from a machine-learning model (ukis-csmask), or
-both (sidebar: Mask). Gap filling takes each removed pixel from the nearest clear date in the
-window whose colours can be matched to the selected date's (`nearest-matched`, the default), or
-as it is (`nearest`), the median of clear dates, or the best-scored clear pixel; the provenance
-view shows which date filled which pixel.
+both (sidebar: Mask). Gap filling fills each removed pixel from other dates in the window, by
+the method chosen under Gap filling (below); the provenance view shows which date filled which
+pixel.
 
 Data: Microsoft Planetary Computer (`landsat-c2-l2`), any STAC API serving such items, or the
 synthetic demo record. Every setting lives in the page address: copy it to share the view.
@@ -28,3 +29,7 @@ A folder of downloaded scenes on the server can be read only when the server's o
 one (`CLOUDCORE_FOLDER_ROOT`); only that folder and what lies inside it can be opened.
 """
 )
+st.markdown("**Gap-filling methods**\n\n" + "\n".join(
+    f"- `{name}`{' (the default)' if name == DEFAULT_FILL_METHOD else ''}: {description}"
+    for name, description, _ in describe_methods()
+))

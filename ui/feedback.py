@@ -28,11 +28,28 @@ MESSAGES: list[tuple[type[BaseException], str, str]] = [
 ]
 
 
+# The dashboard's own hint for an error about one front-door argument: where that is set here.
+WHERE = {
+    "aoi": "Draw the area on the map, or type a bbox or upload GeoJSON beside it.",
+    "start": "Change the dates in the sidebar.",
+    "end": "Change the dates in the sidebar.",
+    "date": "Pick one of the dates on the Explore page.",
+    "source": "Choose another data source in the sidebar (the demo works offline).",
+    "mask": "Change it under Mask in the sidebar.",
+    "flags": "Change it under Mask in the sidebar.",
+    "buffer_m": "Change it under Mask in the sidebar.",
+    "method": "Change it under Gap filling in the sidebar.",
+    "window_days": "Change it under Gap filling in the sidebar.",
+    "max_scene_cloud": "Move the scene-wide cloud slider in the sidebar.",
+}
+
+
 def message_for(err: BaseException) -> tuple[str, str]:
     """(level, text) for an error; unknown errors get a generic line without internals."""
     for kind, level, lead in MESSAGES:
         if isinstance(err, kind):
-            return level, f"{lead} {err}"
+            hint = WHERE.get(getattr(err, "parameter", None) or "", "")
+            return level, f"{lead} {err} {hint}".rstrip()
     return "error", f"Something went wrong ({type(err).__name__}: {err}). Try again; if it persists, report it."
 
 
