@@ -195,15 +195,10 @@ def _none_found(count: int, what: str, args: argparse.Namespace) -> None:
 
 
 def _run_scenes(args: argparse.Namespace, settings: Settings) -> None:
-    from .dates import as_date_range
-    from .geo.aoi import parse_aoi
-    from .sources import open_source
-    from .sources.search import search_scenes
+    from .api.frontdoor import find_scenes
 
-    start, end = as_date_range(args.start, args.end)
-    aoi = parse_aoi(args.aoi, settings=settings)
-    source = open_source(args.source, settings)
-    scenes = search_scenes(source, aoi, start, end, args.max_scene_cloud, settings=settings)
+    scenes = find_scenes(args.aoi, args.start, args.end, source=args.source, max_scene_cloud=args.max_scene_cloud,
+                         settings=settings)
     _emit([_scene_record(s) for s in scenes], "scenes", SCENE_FIELDS, args.format)
     print(f"{len(scenes)} scenes", file=sys.stderr)
     _none_found(len(scenes), "scene", args)

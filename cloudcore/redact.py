@@ -18,6 +18,7 @@ REDACTED = "[redacted]"
 
 
 def _secrets() -> list[str]:
+    # Read where the key lives, at each use: the key is no setting and is kept in no object.
     return [value for value in (os.environ.get(v, "").strip() for v in SECRET_VARIABLES) if value]
 
 

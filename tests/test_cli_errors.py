@@ -100,10 +100,10 @@ def test_settings_are_read_from_the_environment_at_the_start_of_each_command(mon
 def test_a_search_that_finds_nothing_says_so_and_exits_0(monkeypatch, capsys):
     import json
 
-    import cloudcore.sources
+    import cloudcore.api.frontdoor
     from tests.rasters import ListSource
 
-    monkeypatch.setattr(cloudcore.sources, "open_source", lambda spec, settings=None: ListSource([]))
+    monkeypatch.setattr(cloudcore.api.frontdoor, "open_source", lambda spec, settings=None: ListSource([]))
     assert main(["scenes", "--source", "empty", "--aoi", "10,50,11,51", "--start", "2024-01-01", "--end", "2024-02-01"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out) == {"scenes": []}

@@ -80,7 +80,7 @@ def policy_for(view: View) -> MaskPolicy:
 
 
 def _policy(flags: str, buffer_m: float, mask: str) -> MaskPolicy:
-    return MaskPolicy(flags=parse_flags(flags), buffer_m=buffer_m, kind=mask)  # type: ignore[arg-type]
+    return MaskPolicy(flags=parse_flags(flags), buffer_m=buffer_m, kind=mask)
 
 
 class _CoverStore:

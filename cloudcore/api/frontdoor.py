@@ -33,7 +33,7 @@ from ..sources import SourceLike, open_source
 from ..sources.base import SceneSource
 from ..sources.scene import DateGroup, Scene
 from ..sources.search import search_dates, search_scenes
-from ..stats.cover import COVER_FIELDS, DateCover, iter_cover
+from ..stats.cover import COVER_FIELDS, DateCover, in_date_order, iter_cover
 from .inputs import (
     MAX_OVERVIEW,
     MAX_WINDOW_DAYS,
@@ -81,14 +81,27 @@ def search(
     """
     import pystac
 
+    scenes = find_scenes(aoi, start, end, source=source, max_scene_cloud=max_scene_cloud, settings=settings)
+    return pystac.ItemCollection([pystac.Item.from_dict(dict(_item_of(scene))) for scene in scenes])
+
+
+def find_scenes(
+    aoi: AOILike,
+    start: DateLike,
+    end: DateLike,
+    *,
+    source: SourceLike = "planetary-computer",
+    max_scene_cloud: float | None = None,
+    settings: Settings | None = None,
+) -> list[Scene]:
+    """`search` as cloudcore's Scene records (what the CLI's `scenes` prints). Arguments as `search`."""
     settings = Settings.from_env() if settings is None else settings
     area = parse_aoi(aoi, settings=settings)
     first, last = as_date_range(start, end)
     check_date_span(first, last, settings)  # before a source is opened: refuse absurd requests first
-    scenes = search_scenes(
+    return search_scenes(
         open_source(source, settings), area, first, last, as_max_scene_cloud(max_scene_cloud), settings=settings
     )
-    return pystac.ItemCollection([pystac.Item.from_dict(dict(_item_of(scene))) for scene in scenes])
 
 
 def cover(
@@ -171,12 +184,8 @@ def measure_cover(
     groups = search_dates(scene_source, area, first, last, as_max_scene_cloud(max_scene_cloud), settings=settings)
     records = list(_measure(groups, area, scene_source, policy, level, as_cache(cache, settings.cache_dir),
                             as_progress(progress, "dates measured"), scheduler, settings))
-    request = {
-        "aoi": area.to_bbox_text() if area.geometry.equals(area.geometry.envelope) else json.dumps(area.to_geojson()),
-        "start": first.isoformat(), "end": last.isoformat(), "source": scene_source.name, "mask": policy.kind,
-        "flags": sorted(policy.flags), "buffer_m": policy.buffer_m, "overview": level, "cloudcore_version": _version(),
-    }
-    return sorted(records, key=lambda r: (r.date, r.platform, r.scene_ids)), request
+    request = _request(area, scene_source, policy, start=first.isoformat(), end=last.isoformat(), overview=level)
+    return in_date_order(records), request
 
 
 def fill(
@@ -239,17 +248,14 @@ def fill_image(
     scene_source = open_source(source, settings)
     image = fill_date(scene_source, area, target, window, strategy, policy,
                       as_progress(progress, "donor dates read"), settings=settings)
-    request = {"window_days": window, "mask": policy.kind, "flags": sorted(policy.flags), "buffer_m": policy.buffer_m,
-               "source": scene_source.name, "aoi": area.to_bbox_text(), "cloudcore_version": _version()}
-    return replace(image, request=request)
+    return replace(image, request=_request(area, scene_source, policy, window_days=window))
 
 
 def cover_frame(records: Iterable[DateCover]) -> pd.DataFrame:
     """Cover records as the DataFrame `cover` returns (oldest first, indexed by `date`)."""
     import pandas as pd
 
-    ordered = sorted(records, key=lambda r: (r.date, r.platform, r.scene_ids))
-    rows = [r.to_dict() for r in ordered]
+    rows = [r.to_dict() for r in in_date_order(records)]
     columns = [name for name in COVER_FIELDS if name != "date"]
     if any("ml_agreement" in row for row in rows):
         columns.append("ml_agreement")
@@ -298,10 +304,16 @@ def _item_of(scene: Scene) -> dict[str, Any]:
     }
 
 
-def _version() -> str:
+def _request(area: AOI, source: SceneSource, policy: MaskPolicy, **extra: Any) -> dict[str, Any]:
+    """What was asked for, as attribute values a DataFrame, netCDF or GeoTIFF tags can hold."""
     from .. import __version__
 
-    return __version__
+    is_box = area.geometry.equals(area.geometry.envelope)
+    return {
+        "aoi": area.to_bbox_text() if is_box else json.dumps(area.to_geojson()),
+        "source": source.name, "mask": policy.kind, "flags": sorted(policy.flags), "buffer_m": policy.buffer_m,
+        **extra, "cloudcore_version": __version__,
+    }
 
 
-__all__ = ["cover", "cover_frame", "fill", "fill_image", "measure_cover", "search"]
+__all__ = ["cover", "cover_frame", "fill", "fill_image", "find_scenes", "measure_cover", "search"]

@@ -10,6 +10,7 @@ numeric variables as bands. Coordinates `x`, `y` are pixel centres in the grid's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +67,6 @@ def provenance_times(codes: np.ndarray) -> np.ndarray:
 
 def image_attrs(image: FilledImage) -> dict[str, Any]:
     """What the image knows of itself, as attribute values netCDF and GeoTIFF tags can hold."""
-    import json
-
     result = image.result
     return {
         "date": image.date.isoformat(),

@@ -265,6 +265,8 @@ class StacSource:
         # Names us in the server's logs (requests would send python-requests/x.y).
         headers = {"User-Agent": "cloudcore"}
         for header, variable in self.header_env.items():
+            # A secret, not a setting: read at each search and never kept in an object that may be
+            # pickled, logged or cached (Settings holds no secret).
             value = os.environ.get(variable, "").strip()
             if value:
                 headers[header] = value

@@ -9,7 +9,7 @@ numbers and never stops the others; any other exception is a bug and raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -95,6 +95,11 @@ class DateCover:
         if self.ml_agreement is not None:
             out["ml_agreement"] = self.ml_agreement
         return out
+
+
+def in_date_order(records: Iterable[DateCover]) -> list[DateCover]:
+    """Records oldest first; one day's platforms and paths in a fixed order."""
+    return sorted(records, key=lambda r: (r.date, r.platform, r.scene_ids))
 
 
 def _pct(count: int, total: int) -> float | None:
@@ -293,4 +298,4 @@ def compute_cover(
         results.append(record)
         if progress:
             progress(len(results), len(groups))
-    return sorted(results, key=lambda r: (r.date, r.platform, r.scene_ids))
+    return in_date_order(results)
