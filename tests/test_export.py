@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,10 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from cloudcore.errors import InvalidInputError
+from cloudcore.geo.grid import Grid
 from cloudcore.io import export
 from cloudcore.io.export import rows_to_csv, write_cog
+from cloudcore.render.georef import georeferenced_png
 
 TRANSFORM = Affine(30.0, 0.0, 399_960.0, 0.0, -30.0, 4_500_000.0)  # 30 m pixels, north up
 CRS_UTM = "EPSG:32618"
@@ -39,9 +42,9 @@ def filled_bands() -> dict[str, np.ndarray]:
 def test_write_then_read_back_preserves_everything(tmp_path):
     bands = filled_bands()
     names = tuple(bands)
-    sr = {name: SR_SCALE for name in names[:3]}
+    sr = dict.fromkeys(names[:3], SR_SCALE)
     path = write_cog(
-        tmp_path / "filled.tif", bands, TRANSFORM, CRS_UTM, nodata=0, scales=sr, offsets={n: SR_OFFSET for n in sr}
+        tmp_path / "filled.tif", bands, TRANSFORM, CRS_UTM, nodata=0, scales=sr, offsets=dict.fromkeys(sr, SR_OFFSET)
     )
 
     with rasterio.open(path) as src:
@@ -62,6 +65,76 @@ def test_write_then_read_back_preserves_everything(tmp_path):
         assert src.profile["tiled"]
     # Nothing else is left in the folder: no partial file, no .aux.xml sidecar.
     assert [p.name for p in tmp_path.iterdir()] == ["filled.tif"]
+
+
+def test_tags_are_written_and_read_back_beside_unchanged_bands(tmp_path):
+    bands = filled_bands()
+    tags = {"CLOUDCORE_DATE": "2024-01-05", "CLOUDCORE_AOI": '{"type":"Polygon","coordinates":[]}',
+            "TIFFTAG_SOFTWARE": "cloudcore 1.2.3", "TIFFTAG_DATETIME": "2024:01:06 10:00:00", "NOTE": "ça, <b> & \"q\""}
+    path = write_cog(tmp_path / "tagged.tif", bands, TRANSFORM, CRS_UTM, tags=tags)
+    with rasterio.open(path) as src:
+        assert {key: src.tags()[key] for key in tags} == tags
+        assert src.descriptions == tuple(bands)
+        for index, array in enumerate(bands.values(), start=1):
+            assert (src.read(index) == array).all()
+    assert [p.name for p in tmp_path.iterdir()] == ["tagged.tif"]  # in the file, not an .aux.xml beside it
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [({"BAD KEY": "x"}, "not a GDAL metadata key"), ({"A=B": "x"}, "not a GDAL metadata key"),
+     ({"COUNT": 3}, "is a int, not text")],
+)
+def test_bad_tags_are_refused_and_leave_nothing(tmp_path, tags, message):
+    with pytest.raises(InvalidInputError, match=message):
+        write_cog(tmp_path / "t.tif", reflectance_bands(), TRANSFORM, CRS_UTM, tags=tags)
+    assert not list(tmp_path.iterdir())
+
+
+GRID = Grid(crs=CRS.from_user_input(CRS_UTM), transform=TRANSFORM, width=7, height=5)
+
+
+def picture() -> np.ndarray:
+    return np.random.default_rng(11).integers(0, 256, size=(5, 7, 4), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("scale", [1, 3, 8])
+def test_a_georeferenced_png_opens_in_gdal_on_its_grid(tmp_path, scale):
+    rgba = picture()
+    archive = zipfile.ZipFile(io.BytesIO(georeferenced_png(rgba, GRID, scale=scale, name="filled_2024-01-05")))
+    assert sorted(archive.namelist()) == sorted(
+        ["filled_2024-01-05.png", "filled_2024-01-05.pgw", "filled_2024-01-05.prj", "filled_2024-01-05.png.aux.xml"]
+    )
+    archive.extractall(tmp_path)
+    with rasterio.open(tmp_path / "filled_2024-01-05.png") as png:
+        assert png.crs == GRID.crs
+        assert png.transform.almost_equals(TRANSFORM @ Affine.scale(1 / scale))
+        assert (png.width, png.height, png.count) == (7 * scale, 5 * scale, 4)
+        pixels = np.moveaxis(png.read(), 0, -1)
+    assert (pixels == np.repeat(np.repeat(rgba, scale, axis=0), scale, axis=1)).all()
+    assert (pixels[::scale, ::scale] == rgba).all()
+    # The world file alone places the pixel centres (its convention), whatever reads it.
+    a, d, b, e, c, f = (float(line) for line in (tmp_path / "filled_2024-01-05.pgw").read_text().split())
+    assert (a, d, b, e) == (30 / scale, 0, 0, -30 / scale)
+    assert (c, f) == pytest.approx((TRANSFORM.c + 15 / scale, TRANSFORM.f - 15 / scale))
+    assert CRS.from_wkt((tmp_path / "filled_2024-01-05.prj").read_text()) == GRID.crs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"scale": 0}, "1 to 8"), ({"scale": 9}, "1 to 8"), ({"scale": 2.5}, "1 to 8"), ({"scale": True}, "1 to 8"),
+     ({"name": "../x"}, "plain name"), ({"name": ""}, "plain name"), ({"name": "a/b"}, "plain name")],
+)
+def test_a_georeferenced_png_refuses_bad_scales_and_names(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        georeferenced_png(picture(), GRID, **kwargs)
+
+
+def test_a_georeferenced_png_refuses_a_picture_of_another_grid():
+    with pytest.raises(InvalidInputError, match=r"5 x 6 pixels but the grid is 5 x 7"):
+        georeferenced_png(picture()[:, :6], GRID)
+    with pytest.raises(InvalidInputError, match=r"\(H, W, 4\) uint8"):
+        georeferenced_png(picture()[..., :3], GRID)
 
 
 @pytest.mark.parametrize(

@@ -247,3 +247,25 @@ def test_the_default_policy_matches_the_library_default(summer, demo_settings):
                             settings=demo_settings)
     pd.testing.assert_frame_equal(table, summer)
     assert MaskPolicy().flags == frozenset(cloudcore.DEFAULT_FLAGS)
+
+
+def test_the_front_doors_fill_writes_its_request_into_the_geotiff_and_the_summary(demo_settings, tmp_path):
+    image = cloudcore.fill_image(DEMO_AOI, TARGET, source="demo", window_days=40, buffer_m=60, settings=demo_settings)
+    with rasterio.open(image.write_geotiff(tmp_path / "filled.tif")) as tif:
+        tags = tif.tags()
+        assert tif.descriptions == (*SR_BANDS, "provenance")
+    request = image.request
+    assert tags["CLOUDCORE_DATE"] == TARGET and tags["CLOUDCORE_METHOD"] == cloudcore.DEFAULT_FILL_METHOD
+    assert tags["CLOUDCORE_AOI"] == request["aoi"] == ",".join(str(v) for v in DEMO_AOI)  # a box: its lon/lat bbox
+    assert tags["CLOUDCORE_SOURCE"] == request["source"] == "demo"
+    assert tags["CLOUDCORE_MASK"] == f"qa flags={','.join(sorted(cloudcore.DEFAULT_FLAGS))} buffer_m=60"
+    assert tags["CLOUDCORE_WINDOW_DAYS"] == "40" and tags["CLOUDCORE_VERSION"] == request["cloudcore_version"]
+    assert tags["CLOUDCORE_SCENES"] == " ".join(image.scene_ids) and tags["CLOUDCORE_PLATFORM"] == image.platform
+    rows = cloudcore.fill_summary_rows(image)
+    assert {r["window_days"] for r in rows} == {"40"} and {r["source"] for r in rows} == {"demo"}
+    assert sum(r["share_of_area_pct"] for r in rows) == pytest.approx(100, abs=0.05)
+    unfilled = rows[-1]
+    assert unfilled["role"] == "unfilled" and unfilled["share_of_area_pct"] == pytest.approx(image.result.unfilled_pct, abs=0.01)
+    pictures = cloudcore.compare_pictures(image)
+    assert pictures.provenance_window_days == 40
+    assert pictures.provenance_top[0][0] in {code for code, _ in pictures.legend}

@@ -1,4 +1,4 @@
-"""Pictures: reflectance scaling, stretch, overlays, provenance colours, PNG encoding."""
+"""Pictures: reflectance scaling, stretch, overlays, provenance colours and their ramp, PNG encoding."""
 
 from __future__ import annotations
 
@@ -17,16 +17,15 @@ from cloudcore.render.colour import (
     CLASS_COLOURS,
     DEFAULT_STRETCH,
     SR_NODATA_DN,
-    TARGET_GREY,
     class_overlay,
     mask_overlay,
     png_bytes,
-    provenance_rgba,
     reflectance,
     stretch_for,
     true_colour,
     write_png,
 )
+from cloudcore.render.provenance import TARGET_GREY, provenance_ramp, provenance_rgba, ramp_colours
 
 # DN 8000 is reflectance 0.02; every 100 DN adds 0.00275. A stretch over 255 such steps maps
 # DN 8000 + 100 j to byte j when the gamma is 1.
@@ -144,27 +143,92 @@ def test_class_overlay_refuses_unknown_classes():
         class_overlay(rgba, {"haze": np.ones((1, 1), bool)})
 
 
-def test_provenance_colours_are_distinct_per_date_with_the_target_grey():
-    provenance = np.array([[20240110, 20240105, 0], [20240113, 20240110, 20231201]], np.uint32)
-    rgba, legend = provenance_rgba(provenance, target=dt.date(2024, 1, 10))
+def code(day: dt.date) -> int:
+    return int(day.strftime("%Y%m%d"))
 
-    assert [code for code, _ in legend] == [20231201, 20240105, 20240110, 20240113]
+
+def luminance(colour) -> float:
+    red, green, blue = colour
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue  # ref: ITU-R BT.709 luma weights
+
+
+def saturation(colour) -> float:
+    return (max(colour) - min(colour)) / max(max(colour), 1)
+
+
+TARGET = dt.date(2024, 1, 10)
+
+
+def test_provenance_colours_show_days_before_and_after_the_target():
+    provenance = np.array([[20240110, 20240105, 0], [20240113, 20240110, 20231201]], np.uint32)
+    rgba, legend = provenance_rgba(provenance, target=TARGET)
+
+    assert [c for c, _ in legend] == [20231201, 20240105, 20240110, 20240113]
     colours = dict(legend)
     assert colours[20240110] == TARGET_GREY
-    assert len(set(colours.values())) == 4
+    for before in (20231201, 20240105):
+        red, _, blue = colours[before]
+        assert blue > red, f"{before} is before the target: a blue"
+    red, _, blue = colours[20240113]
+    assert red > blue, "after the target: an orange or red"
+    # 2023-12-01 is 40 days before, 2024-01-05 only 5: the farther is darker and more saturated.
+    assert luminance(colours[20231201]) < luminance(colours[20240105])
+    assert saturation(colours[20231201]) > saturation(colours[20240105])
     assert rgba[0, 2].tolist() == [0, 0, 0, 0]
-    for (row, col), code in np.ndenumerate(provenance):
-        if code:
-            assert rgba[row, col].tolist() == [*colours[int(code)], 255]
+    for (row, col), value in np.ndenumerate(provenance):
+        if value:  # one date, one colour, wherever it is
+            assert rgba[row, col].tolist() == [*colours[int(value)], 255]
 
 
-def test_provenance_palette_stays_distinct_for_many_dates():
-    codes = np.array([int((dt.date(2020, 1, 1) + dt.timedelta(days=8 * i)).strftime("%Y%m%d")) for i in range(60)])
-    rgba, legend = provenance_rgba(codes.reshape(6, 10).astype(np.uint32), target=int(codes[7]))
-    colours = [colour for _, colour in legend]
-    assert len(set(colours)) == 60
-    assert colours.count(TARGET_GREY) == 1
+def test_many_donors_of_a_long_window_read_as_a_smooth_ramp():
+    days = list(range(-180, 181, 6))  # 61 dates, the target in the middle
+    codes = np.array([code(TARGET + dt.timedelta(days=d)) for d in days], np.uint32)
+    rgba, legend = provenance_rgba(codes.reshape(1, -1), target=TARGET, window_days=180)
+    colours = dict(legend)
+    assert len(legend) == 61 and [c for c, _ in legend] == sorted(codes.tolist())
+    assert list(colours.values()).count(TARGET_GREY) == 1
+    before = [colours[code(TARGET + dt.timedelta(days=d))] for d in days if d < 0][::-1]  # nearest first
+    after = [colours[code(TARGET + dt.timedelta(days=d))] for d in days if d > 0]
+    for arm, bluish in ((before, True), (after, False)):
+        assert all((b > r) == bluish and (r > b) != bluish for r, _, b in arm)
+        lightness = [luminance(c) for c in arm]
+        assert all(near > far for near, far in zip(lightness, lightness[1:])), "farther is darker"
+        steps = [max(abs(int(x) - int(y)) for x, y in zip(c1, c2)) for c1, c2 in zip(arm, arm[1:])]
+        assert max(steps) <= 16, "neighbouring dates have neighbouring colours"
     assert (rgba[..., 3] == 255).all()
+
+
+def test_the_window_sets_where_the_ramp_is_darkest():
+    donor = np.array([[code(TARGET - dt.timedelta(days=10))]], np.uint32)
+    at_window = provenance_rgba(donor, target=TARGET, window_days=10)[1][0][1]
+    beyond = provenance_rgba(donor, target=TARGET, window_days=5)[1][0][1]
+    wide = provenance_rgba(donor, target=TARGET, window_days=100)[1][0][1]
+    default = provenance_rgba(donor, target=TARGET)[1][0][1]  # the farthest date present
+    assert at_window == beyond == default == tuple(ramp_colours(np.array([-10]), 10)[0])
+    assert luminance(wide) > luminance(at_window) + 60
+    with pytest.raises(InvalidInputError, match="negative"):
+        provenance_rgba(donor, target=TARGET, window_days=-1)
+    with pytest.raises(InvalidInputError, match="20241399 is no YYYYMMDD"):
+        provenance_rgba(np.array([[20241399]], np.uint32), target=TARGET)
+
+
+def test_the_ramp_bar_runs_from_before_through_grey_to_after():
+    bar = provenance_ramp()
+    assert bar.shape == (12, 256, 4) and bar.dtype == np.uint8 and (bar[..., 3] == 255).all()
+    assert (bar == bar[:1]).all(), "every row is the same"
+    row = bar[0, :, :3].astype(int)
+    assert row[127].tolist() == row[128].tolist() == list(TARGET_GREY)
+    assert (row[:127, 2] > row[:127, 0]).all() and (row[129:, 0] > row[129:, 2]).all()
+    # The bar is in shares of the window; label its ends with it (here 30 days). The edge columns'
+    # centres lie half a column inside -30 and +30 days: the darkest colours, nearly.
+    assert np.abs(row[0] - ramp_colours(np.array([-30]), 30)[0]).max() <= 2
+    assert np.abs(row[-1] - ramp_colours(np.array([30]), 30)[0]).max() <= 2
+    # A donor's colour is on the bar where its days are: 15 days before sits a quarter of the way.
+    donor = provenance_rgba(np.array([[code(TARGET - dt.timedelta(days=15))]], np.uint32), target=TARGET,
+                            window_days=30)[1][0][1]
+    assert np.abs(row[64] - donor).max() <= 3
+    with pytest.raises(InvalidInputError, match="too small"):
+        provenance_ramp(width=2)
 
 
 def test_provenance_without_data_is_empty():
@@ -195,6 +259,9 @@ def test_png_refuses_non_rgba_and_missing_folders(tmp_path):
 
 def test_provenance_without_a_target_colours_every_date():
     rgba, legend = provenance_rgba(np.array([[20240105, 20240110]], np.uint32))
-    assert [code for code, _ in legend] == [20240105, 20240110]
+    assert [c for c, _ in legend] == [20240105, 20240110]
     assert TARGET_GREY not in dict(legend).values()
+    # Measured from the middle of the dates: the earlier is a blue, the later a red.
+    (_, (r0, _, b0)), (_, (r1, _, b1)) = legend
+    assert b0 > r0 and r1 > b1
     assert rgba[0, 0, :3].tolist() != rgba[0, 1, :3].tolist()

@@ -11,7 +11,7 @@ qa_encode (QA bits), render (one scene as arrays), catalog (files), cache (first
 
 from __future__ import annotations
 
-from .cache import CACHE_VERSION, demo_cache_dir, ensure_demo_catalog
+from .cache import CACHE_VERSION, demo_cache_dir, demo_ready, ensure_demo_catalog
 from .catalog import CATALOG_FILE, TRUTH_KEY, generate_demo_catalog
 from .schedule import DEMO_END, DEMO_START
 
@@ -27,6 +27,7 @@ __all__ = [
     "DEMO_START",
     "TRUTH_KEY",
     "demo_cache_dir",
+    "demo_ready",
     "ensure_demo_catalog",
     "generate_demo_catalog",
 ]

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..settings import Settings
 from .catalog import CATALOG_FILE, Progress, generate_demo_catalog
 
 CACHE_VERSION = "demo-v1"
@@ -28,6 +29,13 @@ _TEMP_SUFFIX = ".tmp-"
 def demo_cache_dir(cache_root: str | os.PathLike) -> Path:
     """`<cache_root>/demo-v1` (the root is the `cache_dir` setting, default ~/.cache/cloudcore)."""
     return Path(cache_root).expanduser() / CACHE_VERSION
+
+
+def demo_ready(settings: Settings | None = None) -> bool:
+    """Is the demo record already made in the cache folder of `settings` (None: the environment's)?
+    A first use makes it, which takes seconds: a caller can say so before it starts."""
+    settings = Settings.from_env() if settings is None else settings
+    return _is_complete(demo_cache_dir(settings.cache_dir))
 
 
 def _is_complete(folder: Path) -> bool:

@@ -26,6 +26,7 @@ from ..sources.base import SceneSource
 from .base import FillMethod
 from .inputs import DEFAULT_WINDOW_DAYS, FillInputs, read_fill_inputs
 from .kernel import FillResult, fill_gaps
+from .metadata import geotiff_tags
 from .registry import DEFAULT_METHOD, get_method
 
 if TYPE_CHECKING:
@@ -56,13 +57,19 @@ class FilledImage:
     """What was asked for (window, mask, source, AOI, version), for the file's metadata."""
 
     def write_geotiff(self, path: str | os.PathLike) -> Path:
-        """The filled bands and the provenance band as one COG (bands named; SR scale/offset kept)."""
+        """The filled bands and the provenance band as one COG (bands named; SR scale/offset kept).
+
+        The file's dataset tags say what it is (`metadata.geotiff_tags`): CLOUDCORE_DATE, _METHOD,
+        _MASK, _AOI, _SOURCE, _WINDOW_DAYS, _PLATFORM, _SCENES, _DONORS, _VERSION, and the
+        standard TIFFTAG_DATETIME and TIFFTAG_SOFTWARE. Bands and their encoding are unchanged.
+        """
         bands = {name: self.result.filled[i] for i, name in enumerate(self.band_names)}
         bands["provenance"] = self.result.provenance
         return write_cog(
             path, bands, self.grid.transform, self.grid.crs, nodata=0,
             scales=dict.fromkeys(self.band_names, SR_SCALE),
             offsets=dict.fromkeys(self.band_names, SR_OFFSET),
+            tags=geotiff_tags(self),
         )
 
     def to_xarray(self, **attrs: Any) -> xr.Dataset:

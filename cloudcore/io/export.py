@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,9 @@ from ..errors import InvalidInputError
 
 # GeoTIFF has no boolean or half-float type: write them as the smallest type that holds them.
 _GEOTIFF_TYPE: dict[np.dtype, np.dtype] = {np.dtype(bool): np.dtype(np.uint8), np.dtype(np.float16): np.dtype(np.float32)}
+
+# GDAL keeps a tag as one "KEY=value" string: a key with "=", a space or a line break would be read back wrong.
+_TAG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _COG_OPTIONS = {
     "compress": "DEFLATE",  # lossless and read by every GDAL build, unlike ZSTD or LERC
@@ -40,6 +44,7 @@ def write_cog(
     dtype: Any = None,
     scales: Mapping[str, float] | None = None,
     offsets: Mapping[str, float] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Path:
     """Write named 2-D bands as one Cloud-Optimized GeoTIFF, replacing `path` only once complete.
 
@@ -53,13 +58,16 @@ def write_cog(
             Either way every band must survive the cast unchanged.
         scales: Band name -> scale factor stored as band metadata (physical = DN x scale + offset).
         offsets: Band name -> offset stored as band metadata.
+        tags: Dataset-level GDAL metadata items, KEY -> text (e.g. "TIFFTAG_SOFTWARE", or the
+            file's own "CLOUDCORE_DATE"); `rasterio`'s `src.tags()` reads them back.
 
     Returns:
         The path written.
 
     Raises:
         InvalidInputError: Missing folder, no bands, bands of different shapes, a type that would
-            change values, a nodata value the type cannot hold, or a scale/offset for an unknown band.
+            change values, a nodata value the type cannot hold, a scale/offset for an unknown band,
+            or a tag that is not KEY -> text.
         rasterio.errors.RasterioError, OSError: The file could not be written (the partial file is removed).
     """
     path = Path(path)
@@ -70,6 +78,7 @@ def write_cog(
     _check_nodata(nodata, file_dtype)
     band_scales = _per_band(scales, bands, 1.0, "scales")
     band_offsets = _per_band(offsets, bands, 0.0, "offsets")
+    file_tags = _checked_tags(tags)
     height, width = next(iter(arrays.values())).shape
     profile = {
         "driver": "COG",
@@ -93,6 +102,8 @@ def write_cog(
             dst.descriptions = tuple(arrays)
             dst.scales = band_scales
             dst.offsets = band_offsets
+            if file_tags:
+                dst.update_tags(**file_tags)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -153,6 +164,20 @@ def _per_band(
             f"{what} given for unknown band(s) {', '.join(unknown)}: use band names from {', '.join(bands)}."
         )
     return tuple(float(values.get(name, default)) for name in bands)
+
+
+def _checked_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """The tags, checked: keys that GDAL reads back as written (see _TAG_KEY), values text."""
+    checked: dict[str, str] = {}
+    for key, value in (tags or {}).items():
+        if not isinstance(key, str) or not _TAG_KEY.fullmatch(key):
+            raise InvalidInputError(
+                f"Tag name {key!r} is not a GDAL metadata key: use letters, digits and '_' (e.g. 'CLOUDCORE_DATE')."
+            )
+        if not isinstance(value, str):
+            raise InvalidInputError(f"Tag {key} is a {type(value).__name__}, not text: convert it with str() or json.dumps().")
+        checked[key] = value
+    return checked
 
 
 def rows_to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:

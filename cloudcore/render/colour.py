@@ -1,4 +1,4 @@
-"""Pictures of a date: true colour, mask and class overlays, a provenance map, PNG bytes.
+"""Pictures of a date: true colour, mask and class overlays, PNG bytes (provenance: `provenance`).
 
 All functions take and return plain numpy arrays; RGBA images are (H, W, 4) uint8.
 
@@ -13,8 +13,6 @@ they still share it.
 
 from __future__ import annotations
 
-import colorsys
-import datetime as dt
 import io
 import os
 from pathlib import Path
@@ -23,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InvalidInputError
-from ..product import SR_NODATA_DN, SR_OFFSET, SR_SCALE, date_code
+from ..product import SR_NODATA_DN, SR_OFFSET, SR_SCALE
 
 DEFAULT_STRETCH: tuple[float, float] = (0.0, 0.3)
 """Reflectance mapped to byte 0 and byte 255 by default."""
@@ -40,24 +38,6 @@ CLASS_COLOURS: dict[str, tuple[int, int, int]] = {
     "cloud": (255, 215, 0),
 }
 """Overlay colour per QA class, in drawing order (the last is drawn on top)."""
-
-TARGET_GREY: tuple[int, int, int] = (160, 160, 160)
-"""Provenance colour of pixels kept from the target date: neutral, so the donors stand out."""
-
-# Tableau 10 without its grey (the target's colour): qualitative, and tells the first donors apart well.
-_QUALITATIVE: tuple[tuple[int, int, int], ...] = (
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (188, 189, 34),
-    (23, 190, 207),
-)
-_GOLDEN_TURN = 0.618033988749895  # hue steps of the golden ratio spread colours evenly round the wheel
-
 
 def reflectance(dn: np.ndarray) -> np.ndarray:
     """Surface reflectance (float32) from Collection 2 Level-2 DN; NaN where DN is 0 (no data)."""
@@ -168,57 +148,6 @@ def class_overlay(rgba: np.ndarray, layers: dict[str, np.ndarray], opacity: floa
         if name in layers:
             out = mask_overlay(out, layers[name], colour, opacity)
     return out
-
-
-def provenance_rgba(
-    provenance: np.ndarray, target: int | dt.date | None = None
-) -> tuple[np.ndarray, list[tuple[int, tuple[int, int, int]]]]:
-    """Colour each source date of a provenance array, with the legend to explain it.
-
-    Args:
-        provenance: (H, W) YYYYMMDD date codes; 0 where no value.
-        target: The target date (or its code), drawn in TARGET_GREY; None to colour it like a donor.
-
-    Returns:
-        The RGBA picture (transparent where 0) and (date code, colour) legend entries in date order.
-    """
-    provenance = np.asarray(provenance)
-    if provenance.ndim != 2:
-        raise InvalidInputError(
-            f"Provenance has shape {provenance.shape}: give one (rows, columns) array of date codes."
-        )
-    if isinstance(target, dt.date):
-        target = date_code(target)
-    codes = np.unique(provenance[provenance != 0])
-    donor_colours = iter(_distinct_colours(int(np.sum(codes != target))))
-    legend = [(int(code), TARGET_GREY if code == target else next(donor_colours)) for code in codes]
-
-    rgba = np.zeros(provenance.shape + (4,), dtype=np.uint8)
-    present = provenance != 0
-    if legend:
-        table = np.array([colour for _, colour in legend], dtype=np.uint8)
-        rgba[present, :3] = table[np.searchsorted(codes, provenance[present])]
-    rgba[present, 3] = 255
-    return rgba, legend
-
-
-def _distinct_colours(count: int) -> list[tuple[int, int, int]]:
-    """`count` different colours: the qualitative palette first, then golden-ratio hues."""
-    colours = list(_QUALITATIVE[:count])
-    taken = set(colours) | {TARGET_GREY}
-    step = 0
-    while len(colours) < count:
-        step += 1
-        # Vary saturation and brightness too, so colours stay apart once hues get close.
-        hue = (step * _GOLDEN_TURN) % 1.0
-        saturation = (0.9, 0.6, 0.75)[step % 3]
-        value = (0.85, 0.65, 0.95)[(step // 3) % 3]
-        red, green, blue = (int(round(c * 255)) for c in colorsys.hsv_to_rgb(hue, saturation, value))
-        colour = (red, green, blue)
-        if colour not in taken:
-            colours.append(colour)
-            taken.add(colour)
-    return colours
 
 
 def png_bytes(rgba: np.ndarray) -> bytes:

@@ -10,9 +10,15 @@ import numpy as np
 
 from ..gapfill.image import FilledImage
 from ..masks.ml import BOTH_REMOVED, ML_ONLY, QA_ONLY, agreement
-from .colour import mask_overlay, provenance_rgba, true_colour
+from ..product import date_code
+from .colour import mask_overlay, true_colour
+from .provenance import days_from, provenance_ramp, provenance_rgba, provenance_window
 
 HOLE_RGBA = (225, 225, 225, 255)
+TOP_SOURCES = 5
+"""How many source dates `provenance_top` names before it sums the rest as "other"."""
+OTHER_COLOUR: tuple[int, int, int] = (220, 220, 220)
+"""The swatch of the "other" entry: a light neutral, as it mixes dates from across the ramp."""
 
 
 def _rgb_indices(image: FilledImage) -> tuple[int, int, int]:
@@ -43,6 +49,14 @@ class ComparePictures:
     provenance: np.ndarray
     legend: list[tuple[int, tuple[int, int, int]]]
     """(YYYYMMDD, colour) per source date, in date order; the target date in grey."""
+    provenance_ramp: np.ndarray
+    """The provenance colours' scale: a (12, 256, 4) RGBA bar from `provenance_window_days` before
+    the target (left edge) through the target's grey (middle) to as many days after (right edge)."""
+    provenance_top: list[tuple[int, tuple[int, int, int], float]]
+    """(YYYYMMDD, colour, % of the AOI pixels that have a value) of the largest source dates,
+    largest first, then (0, OTHER_COLOUR, %) for all the rest together when they supplied any."""
+    provenance_window_days: int
+    """The days from the target at either end of `provenance_ramp`."""
     disagreement: np.ndarray | None = None
     """Where QA_PIXEL and the ML mask differ (DISAGREEMENT_COLOURS), when the ML mask ran."""
     agreement: dict | None = None
@@ -56,7 +70,11 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
     original[~image.inside, 3] = 0
     masked = original.copy()
     masked[image.removed] = HOLE_RGBA
-    provenance, legend = provenance_rgba(image.result.provenance, target=image.date)
+    target = date_code(image.date)
+    sources = np.unique(image.result.provenance[image.result.provenance != 0])
+    # The ramp spans the fill's window when the request recorded it, else the farthest date used.
+    window = provenance_window(days_from(sources, target), image.request.get("window_days"))
+    provenance, legend = provenance_rgba(image.result.provenance, target=target, window_days=window)
     codes = image.disagreement
     return ComparePictures(
         original=original,
@@ -65,9 +83,31 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
         filled=filled_picture(image),
         provenance=provenance,
         legend=legend,
+        provenance_ramp=provenance_ramp(),
+        provenance_top=top_sources(image.result.provenance, image.inside, dict(legend)),
+        provenance_window_days=window,
         disagreement=None if codes is None else disagreement_rgba(codes, image.inside),
         agreement=None if codes is None else agreement(codes & QA_ONLY > 0, codes & ML_ONLY > 0, image.inside),
     )
+
+
+def top_sources(
+    provenance: np.ndarray, inside: np.ndarray, colours: dict[int, tuple[int, int, int]], count: int = TOP_SOURCES
+) -> list[tuple[int, tuple[int, int, int], float]]:
+    """The `count` dates that supplied most AOI pixels, as (code, colour, % of the AOI pixels with a
+    value), largest first (ties: the earlier date), then (0, OTHER_COLOUR, %) for the rest if any."""
+    codes, pixels = np.unique(provenance[np.asarray(inside, dtype=bool) & (provenance != 0)], return_counts=True)
+    total = int(pixels.sum())
+    if not total:
+        return []
+    order = sorted(range(len(codes)), key=lambda i: (-int(pixels[i]), int(codes[i])))
+    top: list[tuple[int, tuple[int, int, int], float]] = [
+        (int(codes[i]), colours[int(codes[i])], round(100.0 * int(pixels[i]) / total, 2)) for i in order[:count]
+    ]
+    rest = sum(int(pixels[i]) for i in order[count:])
+    if rest:
+        top.append((0, OTHER_COLOUR, round(100.0 * rest / total, 2)))
+    return top
 
 
 DISAGREEMENT_COLOURS: dict[int, tuple[str, tuple[int, int, int]]] = {
