@@ -12,8 +12,10 @@ Secrets are not settings: the Planetary Computer key stays in the environment
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -23,7 +25,7 @@ from .errors import SettingsError
 
 __all__ = ["Settings", "SettingsError", "default_cache_root"]
 
-Kind = Literal["number", "integer", "path", "text", "flag"]
+Kind = Literal["number", "integer", "path", "text", "flag", "hosts"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ class Settings:
     ui_max_aoi_km2: float = field(default=50_000.0, metadata=_spec(
         "CLOUDCORE_UI_MAX_AOI_KM2", "number", "largest AOI the dashboard accepts (a shared server may want less "
         "than the library's limit)", 1e-4, 510_072_000.0, "km²"))
+    ui_stac_hosts: tuple[str, ...] = field(default=(), metadata=_spec(
+        "CLOUDCORE_UI_STAC_HOSTS", "hosts", "the STAC API hosts a dashboard page address may name, private and loopback "
+        "ones included (Planetary Computer is always allowed); when set, no others; unset: any public host, once the "
+        "visitor confirms"))
 
     # -- the command line ------------------------------------------------------------------------
     debug: bool = field(default=False, metadata=_spec(
@@ -121,6 +127,10 @@ class Settings:
                 _check_range(spec, value, f"Settings({item.name}={value!r}) ({spec.variable})", item.name)
             elif spec.kind == "path" and value is not None and not isinstance(value, Path):
                 object.__setattr__(self, item.name, Path(value))
+            elif spec.kind == "hosts":
+                entries = value.split(",") if isinstance(value, str) else value
+                lead = f"Settings({item.name}={value!r}) ({spec.variable})"
+                object.__setattr__(self, item.name, _host_entries(entries, lead, item.name))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -167,6 +177,8 @@ def _parse(spec: _Spec, raw: str, name: str) -> Any:
     if spec.kind == "text":
         return raw
     lead = f"{spec.variable}={raw!r}"
+    if spec.kind == "hosts":
+        return _host_entries(raw.split(","), lead, name)
     if spec.kind == "flag":
         lowered = raw.lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -184,6 +196,53 @@ def _parse(spec: _Spec, raw: str, name: str) -> Any:
                                 setting=name)
         return _check_range(spec, int(value), lead, name)
     return _check_range(spec, value, lead, name)
+
+
+# One DNS label (RFC 1123; '_' too, which some internal names use) and a whole name of them.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_HOST_PORT = re.compile(r"(?P<host>[^:\[\]]+)(?::(?P<port>[0-9]{1,5}))?")
+_BRACKETED = re.compile(r"\[(?P<host>[0-9a-f:.]+)\](?::(?P<port>[0-9]{1,5}))?")
+_HOSTS_HOW = ("host names, each optionally with :port, comma-separated and without http:// "
+              "(e.g. stac.example.org,10.0.0.5:8080)")
+
+
+def _host_entries(entries: Any, lead: str, name: str) -> tuple[str, ...]:
+    """Host names (or host:port) as lower-case canonical text; blank entries are skipped.
+
+    Canonical, so a URL's host compares as plain text: IPv6 literals in brackets and in their
+    short form (`[::1]:8000`), no trailing dot. Anything else is one SettingsError.
+    """
+    texts = [str(entry).strip().lower() for entry in entries]
+    canonical = []
+    for text in filter(None, texts):
+        host = _host_entry(text)
+        if host is None:
+            which = f" holds {text!r}, which" if len(texts) > 1 else ""
+            raise SettingsError(f"{lead}{which} is no host name: set {_HOSTS_HOW}, or unset it for none.",
+                                setting=name)
+        canonical.append(host)
+    return tuple(dict.fromkeys(canonical))
+
+
+def _host_entry(text: str) -> str | None:
+    """`text` (a host, host:port, an IPv6 literal, [IPv6]:port) in canonical form, or None."""
+    if text.count(":") >= 2 and not text.startswith("["):
+        text = f"[{text}]"  # a bare IPv6 literal: it cannot carry a port
+    form = _BRACKETED.fullmatch(text) or _HOST_PORT.fullmatch(text)
+    if form is None:
+        return None
+    host, port = form["host"].removesuffix("."), form["port"]
+    if port is not None and not 1 <= int(port) <= 65_535:
+        return None
+    if form.re is _BRACKETED:
+        try:
+            host = f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            return None
+    elif len(host) > 253 or not _HOST_NAME.fullmatch(host):
+        return None
+    return f"{host}:{int(port)}" if port is not None else host
 
 
 def _check_range(spec: _Spec, value: Any, lead: str, name: str) -> Any:
@@ -205,6 +264,8 @@ def _allowed(spec: _Spec) -> str:
         return "1 or 0"
     if spec.kind == "path":
         return "a folder path"
+    if spec.kind == "hosts":
+        return "host names or host:port, comma-separated"
     return "text"
 
 
@@ -214,8 +275,10 @@ def _plain(number: float) -> str:
 
 
 def _shown(value: Any, spec: _Spec) -> str:
-    if value is None:
+    if value is None or (spec.kind == "hosts" and not value):
         return "unset"
+    if spec.kind == "hosts":
+        return ",".join(value)
     if spec.kind == "path":
         return "~/.cache/cloudcore" if value == default_cache_root() else str(value)
     if spec.kind == "flag":

@@ -459,7 +459,11 @@ def test_a_hostile_address_opens_the_page_with_one_note_and_no_exception(tmp_pat
     monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "2")
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
-    hostile = {"source": f"http://127.0.0.1:{free_port()}", "bbox": "nan,nan,nan,nan", "start": "0001-01-01",
+    port = free_port()
+    # Listed by the operator, so the page gets as far as the (refused) connection; unlisted, a
+    # loopback API is refused before that (tests/app/test_url_guard.py).
+    monkeypatch.setenv("CLOUDCORE_UI_STAC_HOSTS", f"127.0.0.1:{port}")
+    hostile = {"source": f"http://127.0.0.1:{port}", "bbox": "nan,nan,nan,nan", "start": "0001-01-01",
                "end": "9999-12-31", "cc": "nan", "thr": "inf", "buffer": "-5", "window": "1e999",
                "date": "[x](http://127.0.0.1/phish)", "flags": "cloud,evil", "mask": "rm -rf /", "method": "__import__",
                "order": "<b>"}

@@ -83,6 +83,32 @@ def test_each_kind_of_bad_value_names_what_is_allowed(variable, raw, allowed):
     assert allowed in str(caught.value)
 
 
+def test_stac_hosts_are_a_canonical_lower_case_tuple():
+    assert Settings().ui_stac_hosts == () and Settings.from_env({"CLOUDCORE_UI_STAC_HOSTS": " "}).ui_stac_hosts == ()
+    settings = Settings.from_env({"CLOUDCORE_UI_STAC_HOSTS": " STAC.Example.org, 10.0.0.5:8080,, [::1]:8611, ::1,"
+                                                             " stac.example.org, host.internal."})
+    assert settings.ui_stac_hosts == ("stac.example.org", "10.0.0.5:8080", "[::1]:8611", "[::1]", "host.internal")
+    # Built in Python: a tuple, a list or the same comma-separated text; checked alike.
+    assert Settings(ui_stac_hosts=["A.org", "b.org:81"]).ui_stac_hosts == ("a.org", "b.org:81")
+    assert Settings(ui_stac_hosts="a.org,[0:0::1]:9").ui_stac_hosts == ("a.org", "[::1]:9")
+    assert Settings().replace(ui_stac_hosts=("x.org",)) == Settings(ui_stac_hosts="X.org")
+
+
+@pytest.mark.parametrize("raw", [
+    "http://stac.example.org", "stac.example.org/v1", "*.example.org", "a b", "a:0", "a:65536", "a:port", "[::1",
+    "[zz::1]:80", "a..b", "-a.org", "a" * 64 + ".org", "user@host",
+])
+def test_a_malformed_stac_host_is_one_message_naming_the_variable(raw):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"CLOUDCORE_UI_STAC_HOSTS": f"ok.example.org,{raw}"})
+    message = str(caught.value)
+    assert message.startswith(f"CLOUDCORE_UI_STAC_HOSTS='ok.example.org,{raw}' holds {raw.lower()!r}")
+    assert "host names, each optionally with :port" in message and "\n" not in message
+    assert caught.value.setting == "ui_stac_hosts"
+    with pytest.raises(SettingsError, match=r"Settings\(ui_stac_hosts=.*\(CLOUDCORE_UI_STAC_HOSTS\)"):
+        Settings(ui_stac_hosts=(raw,))
+
+
 def test_settings_built_in_python_are_checked_too():
     with pytest.raises(SettingsError, match=r"Settings\(workers=0\) \(CLOUDCORE_WORKERS\)"):
         Settings(workers=0)
@@ -173,7 +199,11 @@ def test_every_variable_a_message_or_document_names_is_a_setting():
     named = set()
     for path in [*sorted((REPO / "cloudcore").rglob("*.py")), *sorted((REPO / "ui").rglob("*.py")), REPO / "README.md"]:
         named |= set(re.findall(r"CLOUDCORE_[A-Z0-9_]*[A-Z0-9]", path.read_text()))
-    assert named - VARIABLES == set()
+    # A filled GeoTIFF's own tags share the prefix; they are file metadata, not settings.
+    from cloudcore.gapfill.metadata import METADATA_KEYS, TAG_PREFIX
+
+    tags = {f"{TAG_PREFIX}{key.upper()}" for key in METADATA_KEYS}
+    assert named - VARIABLES - tags == set()
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,27 @@
 """The scene source a dashboard view names, opened only in the forms a page address may ask for.
 
-A page address is anyone's to write: Planetary Computer, the demo and a well-formed STAC API
-URL open as they do on the command line; a server folder opens only when the operator shares
-a root (CLOUDCORE_FOLDER_ROOT), only inside it, and without following links out of it.
+A page address is anyone's to write: Planetary Computer and the demo open as they do on the
+command line; a STAC API URL opens only at a host this server may contact (ui/url_guard.py:
+no loopback, private or metadata addresses unless the operator lists them in
+CLOUDCORE_UI_STAC_HOSTS), and its searches are refused when they list scene files at such a
+host; a server folder opens only when the operator shares a root (CLOUDCORE_FOLDER_ROOT), only
+inside it, and without following links out of it. The command line and the library keep
+opening whatever they are given: their user is on their own machine.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
-from cloudcore import FolderSource, SceneSource, UnknownSourceError, open_source
+from cloudcore import AOI, DateGroup, FolderSource, Scene, SceneSource, Settings, UnknownSourceError, open_source
 
 from . import config
 from .folders import shared_folder
+from .url_guard import check_asset_hosts, check_hrefs, check_stac_url
 
 NAMED_SOURCES = ("planetary-computer", "demo")
-MAX_URL_LENGTH = 2_000  # characters: what browsers and servers reliably carry
-_EXAMPLE_URL = "https://example.org/stac/v1"
 
 
 def is_url(spec: str) -> bool:
@@ -24,12 +29,17 @@ def is_url(spec: str) -> bool:
 
 
 def dashboard_source(spec: str) -> SceneSource:
-    """The source `spec` names; UnknownSourceError / InvalidInputError say why one is refused."""
+    """The source `spec` names; UnknownSourceError / InvalidInputError say why one is refused.
+
+    A STAC API URL is checked before anything contacts it (a refused one never reaches
+    open_source); whether the visitor has confirmed a public one is ui/source_gate.py's job.
+    """
     settings = config.settings()
     if spec in NAMED_SOURCES:
         return open_source(spec, settings)
     if is_url(spec):
-        return open_source(checked_url(spec), settings)
+        check_stac_url(spec, settings)
+        return _GuardedSource(open_source(spec, settings), settings)
     root = config.folder_root()
     if root is None:
         raise UnknownSourceError(
@@ -40,17 +50,38 @@ def dashboard_source(spec: str) -> SceneSource:
     return FolderSource(shared_folder(spec, root), confine_to=root)
 
 
-def checked_url(url: str) -> str:
-    """`url` when it can be requested as it is: short, no spaces or control characters, a host."""
-    if len(url) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise UnknownSourceError(
-            f"The STAC API URL is over {MAX_URL_LENGTH:,} characters or holds spaces or control characters: "
-            f"give the API root, e.g. {_EXAMPLE_URL}."
-        )
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:  # e.g. a malformed IPv6 literal
-        host = None
-    if not host:
-        raise UnknownSourceError(f"The STAC API URL has no host name: give the API root, e.g. {_EXAMPLE_URL}.")
-    return url
+def guard_groups(spec: str, groups: Sequence[DateGroup]) -> Sequence[DateGroup]:
+    """`groups` when this server may read their scene files; UnknownSourceError when not.
+
+    Only a STAC API URL's search is checked (a custom API chooses its files' hosts); Planetary
+    Computer, the demo and shared folders pass as they are. Returns `groups` for chaining.
+    """
+    if is_url(spec):
+        check_asset_hosts(groups, config.settings())
+    return groups
+
+
+class _GuardedSource:
+    """A STAC API source whose every search is checked for the hosts of its scene files.
+
+    Every read takes its scenes from a search, including the ones cloudcore makes on its own
+    (a fill searches the days around its date), so checking here covers them all.
+    """
+
+    def __init__(self, inner: SceneSource, settings: Settings) -> None:
+        self._inner = inner
+        self._settings = settings
+        self.name = inner.name
+
+    def search(self, aoi: AOI, start: dt.date, end: dt.date, max_scene_cloud_pct: float | None = None) -> list[Scene]:
+        scenes = self._inner.search(aoi, start, end, max_scene_cloud_pct)
+        check_hrefs((href for scene in scenes for href in scene.assets.values()), self._settings)
+        return scenes
+
+    def readable_href(self, href: str, fresh: bool = False) -> str:
+        return self._inner.readable_href(href, fresh)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (a copy being made): no endless lookup
+            raise AttributeError(name)
+        return getattr(self._inner, name)  # what else the source offers (its URL, collection, ...)
