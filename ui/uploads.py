@@ -12,14 +12,11 @@ import json
 
 from cloudcore import InvalidAOIError, Settings, check_geojson_size, max_geojson_bytes, parse_aoi
 
-GEOJSON_VARIABLE = "CLOUDCORE_MAX_GEOJSON_MB"
-
-
 def upload_help(settings: Settings) -> str:
-    """The uploader's tooltip: the accepted forms and the size limit with its variable."""
+    """The uploader's tooltip: the accepted forms and this server's size limit."""
     return (
         "A GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection in lon/lat, "
-        f"up to {max_geojson_bytes(settings) / 1e6:g} MB ({GEOJSON_VARIABLE} on the server changes that)."
+        f"up to {max_geojson_bytes(settings) / 1e6:g} MB (this server's limit)."
     )
 
 
