@@ -3,9 +3,9 @@
 import streamlit as st
 
 from cloudcore import SettingsError
-from ui import assets, config, state
+from ui import assets, config, state, style
 
-st.set_page_config(page_title="Landsat clouds over your area", layout="wide")
+st.set_page_config(page_title="Landsat clouds over your area", layout="wide", initial_sidebar_state="auto")
 
 try:
     config.settings()  # read and checked once at start; every page gets them from ui.config
@@ -22,6 +22,7 @@ def _leaflet_ready() -> bool:
 if not _leaflet_ready():
     st.warning("The map's Leaflet files are missing: run `pip install -r requirements.txt` (django-leaflet provides them).")
 
+style.apply()
 config.load_key_from_secrets()
 state.init_from_url()
 state.apply_pending()

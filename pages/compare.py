@@ -7,15 +7,20 @@ require_frame()
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from cloudcore import DISAGREEMENT_COLOURS, CloudCoreError
-from ui import maps, services, state
+from ui import maps, services, source_gate, state
 from ui.feedback import show_error
+from ui.filmstrip import short_platform
 
 view = state.current()
 st.title("Compare: masked and gap-filled")
+st.caption("The selected date as observed, with cloud, shadow and missing pixels removed, and with those pixels "
+           "filled from other dates of the window. Swipe between any two on the map; zoom and pan are shared.")
 
+source_gate.require_consent(view.source)
 try:
     aoi = services.aoi_for(view.aoi)
     with st.spinner(f"Searching {view.source} for Landsat scenes over the area..."):
@@ -28,9 +33,38 @@ dates = sorted({g.date.isoformat() for g in groups})
 if not dates:
     st.info("No dates over this area yet: set the area and dates on the Explore page.")
     st.stop()
-choice = st.selectbox("Date", dates, index=dates.index(view.date) if view.date in dates else None, placeholder="Pick a date")
-if choice and choice != view.date:
-    state.request(date=choice)
+
+# Each date's obscured share in the picker: measured here under QA_PIXEL (seconds, and cached for
+# Explore too); under the ML mask only what is measured already, since measuring costs minutes.
+if view.mask == "qa":
+    try:
+        with st.spinner("Measuring the obscured share of each date..."):
+            measured = {(r.date, r.platform): r for r in services.cover(view, groups, lambda *_: None) if r.error is None}
+    except CloudCoreError:
+        measured = {}
+else:
+    measured = services.known_cover(view, groups)
+labels = {}
+for day in dates:
+    shares = [f"{short_platform(p)} {r.obscured_pct:.1f} % obscured" for (d, p), r in sorted(measured.items())
+              if d == day and r.obscured_pct is not None]
+    labels[day] = " · ".join([day, *shares])
+
+
+def set_date(day: str) -> None:
+    st.session_state["date"] = day
+
+
+index = dates.index(view.date) if view.date in dates else None
+st.session_state["_compare_pick"] = view.date if index is not None else None
+with st.container(key="row"):
+    p1, p2, p3 = st.columns([2, 5, 2], vertical_alignment="bottom")
+p1.button("◀ Previous", key="prev_date", disabled=not index, width="stretch",
+          on_click=set_date, args=(dates[index - 1] if index else "",))
+p2.selectbox("Date", dates, key="_compare_pick", format_func=labels.get, placeholder="Pick a date",
+             on_change=lambda: set_date(st.session_state["_compare_pick"]))
+p3.button("Next ▶", key="next_date", disabled=index is None or index >= len(dates) - 1, width="stretch",
+          on_click=set_date, args=(dates[index + 1] if index is not None and index + 1 < len(dates) else "",))
 if not view.date:
     st.info("Pick a date above, or click one on the Explore page's chart.")
     st.stop()
@@ -38,67 +72,100 @@ if view.date not in dates:
     st.warning(f"{view.date} has no acquisition over this area in the chosen date range: pick another date.")
     st.stop()
 
+body = st.empty()
+# Replace the previous date's view at once, so old images never pass for the new date's.
+body.info(f"Filling the clouds of {view.date} from dates within {view.window_days} days...")
+waiting = f"Filling the clouds of {view.date} from dates within {view.window_days} days..."
+if view.mask != "qa":
+    target = dt.date.fromisoformat(view.date)
+    near = sum(1 for g in groups if abs((g.date - target).days) <= view.window_days)
+    waiting += (f" The machine-learning mask runs on each of the {near} dates in the window: about "
+                f"{services.duration(near * services.ml_seconds_per_date(aoi.area_km2))} the first time.")
 try:
-    with st.spinner(f"Filling the clouds of {view.date} from dates within {view.window_days} days..."):
+    with st.spinner(waiting):
         result = services.comparison(view.source, view.aoi, dt.date.fromisoformat(view.date), view.window_days,
                                      view.method, view.flags, view.buffer_m, view.mask)
 except CloudCoreError as err:
+    body.empty()
     show_error(err)
     st.stop()
 
 summary = result["summary"]
-st.caption(f"{view.date} · {summary['platform']} · {', '.join(summary['scene_ids'])} · fill method: {summary['method']}"
-           f" · mask: {view.mask}")
-m1, m2, m3 = st.columns(3)
-m1.metric("Masked (cloud, shadow, no data)", f"{summary['masked_pct']:.1f} %")
-m2.metric("Filled from other dates", f"{summary['filled_pct']:.1f} %")
-m3.metric("Still unfilled", f"{summary['unfilled_pct']:.1f} %")
+stem = services.file_stem(view, "filled")
+ask = (view.source, view.aoi, dt.date.fromisoformat(view.date), view.window_days, view.method, view.flags,
+       view.buffer_m, view.mask)
+with body.container():
+    st.caption(f"{view.date} · {summary['platform']} · {', '.join(summary['scene_ids'])} · fill method: "
+               f"{summary['method']} · mask: {view.mask}")
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Masked (cloud, shadow, no data)", f"{summary['masked_pct']:.1f} %")
+    m2.metric("Filled from other dates", f"{summary['filled_pct']:.1f} %")
+    m3.metric("Still unfilled", f"{summary['unfilled_pct']:.1f} %")
+    with m4.popover("Downloads", width="stretch"):
+        st.download_button("Gap-filled GeoTIFF (reflectance + provenance)", result["tif"], file_name=f"{stem}.tif",
+                           mime="image/tiff", on_click="ignore", help="A Cloud-Optimized GeoTIFF: the six bands, the provenance band "
+                           "(YYYYMMDD), and tags saying date, method, mask, area, source and version.")
+        picture = st.selectbox("Picture", list(services.PICTURES), index=3, format_func=services.PICTURES.get,
+                               key="zip_picture")
+        height, width = result["rgba"][picture].shape[:2]
+        scale = st.select_slider("PNG size", [1, 2, 4, 8], value=4, key="zip_scale",
+                                 format_func=lambda s: f"{s}x: {width * s} x {height * s} px")
+        st.download_button("PNG with world file (.zip)", services.picture_zip(*ask, picture, scale, f"{picture}_{view.date}"),
+                           file_name=f"{picture}_{stem}.zip", mime="application/zip", on_click="ignore",
+                           help="The PNG, its world file (.pgw), projection (.prj) and .aux.xml: GIS software "
+                                "and GDAL place it on the map.")
+        st.download_button("Fill summary (CSV)", result["summary_csv"], file_name=f"fill-summary_{stem}.csv",
+                           mime="text/csv", on_click="ignore", help="One row per source date: its share of the area, days from "
+                           "the target, and its colour matching per band.")
 
-show_holes = st.toggle("Show masked pixels as grey holes (off: tinted magenta over the image)", value=True)
-c1, c2, c3, c4 = st.columns(4)
-c1.image(result["png"]["original"], caption="As observed", width="stretch")
-c2.image(result["png"]["masked" if show_holes else "masked_overlay"], caption="Cloud-masked", width="stretch")
-c3.image(result["png"]["filled"], caption="Gap-filled", width="stretch")
-c4.image(result["png"]["provenance"], caption="Where each pixel came from", width="stretch")
-with c4:
-    for code, colour in result["legend"]:
-        label = f"{str(code)[:4]}-{str(code)[4:6]}-{str(code)[6:]}"
-        note = " (this date)" if label == view.date else ""
-        st.markdown(
-            f"<span style='display:inline-block;width:12px;height:12px;background:rgb{tuple(colour)};"
-            f"margin-right:6px'></span>{label}{note}", unsafe_allow_html=True,
-        )
-if result["corrections"]:
-    with st.expander("Colour matching of the donor dates"):
-        for line in result["corrections"]:
-            st.write(line)
-if result["disagreement"] is not None:
-    st.subheader("Where QA_PIXEL and the ML mask disagree")
-    agreed = result["agreement"]
-    a1, a2 = st.columns([1, 3])
-    a1.image(result["disagreement"], width="stretch")
-    with a2:
-        st.metric("Masks agree on", f"{agreed['agree_pct']:.1f} % of the area")
-        st.write(f"IoU of removed pixels: {agreed['iou'] if agreed['iou'] is not None else 'n/a (neither removes any)'}")
-        for code, (label, colour) in DISAGREEMENT_COLOURS.items():
-            share = {1: agreed["qa_only_pct"], 2: agreed["ml_only_pct"], 3: agreed["both_pct"]}[code]
-            st.markdown(f"<span style='display:inline-block;width:12px;height:12px;background:rgb{tuple(colour)};"
-                        f"margin-right:6px'></span>{label}: {share:.1f} %", unsafe_allow_html=True)
-if result["donor_errors"]:
-    with st.expander(f"{len(result['donor_errors'])} donor dates could not be read and were skipped"):
-        for line in result["donor_errors"]:
-            st.write(line)
+    names = list(services.PICTURES)
+    s1, s2, _ = st.columns([2, 2, 3], vertical_alignment="bottom")
+    left = s1.selectbox("Left of the swipe", names, index=0, format_func=services.PICTURES.get, key="swipe_left")
+    right = s2.selectbox("Right of the swipe", names, index=3, format_func=services.PICTURES.get, key="swipe_right")
+    west, south, east, north = result["bounds"]
+    swipe = maps.swipe_map(aoi.to_geojson(), (services.PICTURES[left], result["overlays"][left][0]),
+                           (services.PICTURES[right], result["overlays"][right][0]), (west, south, east, north))
+    maps.show_static_map(swipe, key="compare_map", height=560)
 
-st.subheader("On the map")
-west, south, east, north = result["bounds"]
-overlays = {
-    "gap-filled": result["overlays"]["filled"],
-    "masked": result["overlays"]["masked_overlay"],
-    "provenance": result["overlays"]["provenance"],
-}
-maps.show_map(maps.build_map(aoi.to_geojson(), (west, south, east, north), overlays), key="compare_map", height=460)
+    st.markdown("**Where each pixel came from**: grey is the date itself; blue shades are earlier dates, red shades "
+                "later ones, darker the farther away.")
+    l1, l2 = st.columns([2, 3])
+    with l1:
+        st.image(result["ramp"], width="stretch")
+        st.caption(f"days from {view.date}: −{result['ramp_days']} (left) · 0 · +{result['ramp_days']} (right)")
+    with l2:
+        for code, colour, share in result["top"]:
+            label = "other dates" if code == 0 else f"{str(code)[:4]}-{str(code)[4:6]}-{str(code)[6:]}"
+            note = " (this date)" if label == view.date else ""
+            st.markdown(
+                f"<span style='display:inline-block;width:12px;height:12px;background:rgb{tuple(colour)};"
+                f"margin-right:6px;border:1px solid #888'></span>{label}{note}: {share:.1f} % of the area",
+                unsafe_allow_html=True,
+            )
 
-d1, d2, d3 = st.columns(3)
-d1.download_button("Filled GeoTIFF (COG)", result["tif"], file_name=f"filled_{view.date}.tif", mime="image/tiff")
-d2.download_button("Filled PNG", result["png"]["filled"], file_name=f"filled_{view.date}.png", mime="image/png")
-d3.download_button("Masked PNG", result["png"]["masked_overlay"], file_name=f"masked_{view.date}.png", mime="image/png")
+    with st.container(key="pictures"):
+        c1, c2, c3, c4 = st.columns(4)
+        c1.image(result["png"]["original"], caption="As observed", width="stretch")
+        c2.image(result["png"]["masked"], caption="Cloud-masked", width="stretch")
+        c3.image(result["png"]["filled"], caption="Gap-filled", width="stretch")
+        c4.image(result["png"]["provenance"], caption="Where each pixel came from", width="stretch")
+
+    if result["corrections"]:
+        with st.expander("Colour matching of the donor dates (per band: target = gain x donor + offset, in reflectance)"):
+            st.dataframe(pd.DataFrame(result["corrections"]), hide_index=True)
+    if result["disagreement"] is not None:
+        st.subheader("Where QA_PIXEL and the ML mask disagree")
+        agreed = result["agreement"]
+        a1, a2 = st.columns([1, 3])
+        a1.image(result["disagreement"], width="stretch")
+        with a2:
+            st.metric("Masks agree on", f"{agreed['agree_pct']:.1f} % of the area")
+            st.write(f"IoU of removed pixels: {agreed['iou'] if agreed['iou'] is not None else 'n/a (neither removes any)'}")
+            for code, (label, colour) in DISAGREEMENT_COLOURS.items():
+                share = {1: agreed["qa_only_pct"], 2: agreed["ml_only_pct"], 3: agreed["both_pct"]}[code]
+                st.markdown(f"<span style='display:inline-block;width:12px;height:12px;background:rgb{tuple(colour)};"
+                            f"margin-right:6px'></span>{label}: {share:.1f} %", unsafe_allow_html=True)
+    if result["donor_errors"]:
+        with st.expander(f"{len(result['donor_errors'])} donor dates could not be read and were skipped"):
+            for line in result["donor_errors"]:
+                st.write(line)

@@ -14,8 +14,8 @@ from cloudcore import Settings
 
 # Gap-filled comparisons are by far the largest items (about 0.5 MB for a 7 km square, growing
 # with the area), then the per-date statistics that make every chart; searches, thumbnails and
-# parsed areas are small.
-SHARES = {"comparisons": 0.55, "cover": 0.20, "thumbnails": 0.10, "searches": 0.10, "aois": 0.05}
+# parsed areas are small; a georeferenced PNG is made only when someone downloads one.
+SHARES = {"comparisons": 0.50, "cover": 0.20, "thumbnails": 0.10, "searches": 0.10, "downloads": 0.05, "aois": 0.05}
 
 
 def share_bytes(name: str, settings: Settings) -> int:

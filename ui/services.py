@@ -13,15 +13,18 @@ import datetime as dt
 import hashlib
 import tempfile
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import streamlit as st
 
 from cloudcore import (
     AOI,
     COVER_FIELDS,
+    SR_OFFSET,
+    SR_SCALE,
     ComparePictures,
     DateCover,
     DateGroup,
@@ -30,6 +33,8 @@ from cloudcore import (
     compare_pictures,
     date_thumbnail,
     fill_image,
+    fill_summary_csv,
+    georeferenced_png,
     grid_bounds_lonlat,
     iter_cover,
     parse_aoi,
@@ -42,7 +47,7 @@ from cloudcore import (
 
 from . import config
 from .cache_budget import share_bytes
-from .sources import dashboard_source
+from .sources import dashboard_source, guard_groups
 from .state import View
 
 SETTINGS = config.settings()
@@ -71,12 +76,25 @@ def aoi_for(text: str) -> AOI:
 
 @st.cache_data(max_entries=128, max_size=share_bytes("searches", SETTINGS), ttl=3600, show_spinner=False)
 def dates_for(spec: str, aoi_text: str, start: dt.date, end: dt.date, max_scene_cloud: float | None) -> list[DateGroup]:
-    """The acquisitions over the AOI (a search; an hour old at most, new scenes arrive daily)."""
-    return search_dates(source_for(spec), aoi_for(aoi_text), start, end, max_scene_cloud, settings=config.settings())
+    """The acquisitions over the AOI (a search; an hour old at most, new scenes arrive daily).
+
+    The scenes a STAC API named in a page address answers with must live on public hosts too:
+    otherwise the server would read whatever address the API's items point at."""
+    groups = search_dates(source_for(spec), aoi_for(aoi_text), start, end, max_scene_cloud, settings=config.settings())
+    guard_groups(spec, groups)
+    return groups
 
 
 def policy_for(view: View) -> MaskPolicy:
-    return _policy(view.flags, view.buffer_m, view.mask)
+    return _policy(*mask_settings(view.flags, view.buffer_m, view.mask), view.mask)
+
+
+def mask_settings(flags: str, buffer_m: float, mask: str) -> tuple[str, float]:
+    """The QA flags and buffer that shape `mask`: under the ML mask alone they change nothing, so
+    they are not part of any cache key (changing them must not measure everything again)."""
+    if mask == "ml":
+        return "", 0.0
+    return flags, buffer_m
 
 
 def _policy(flags: str, buffer_m: float, mask: str) -> MaskPolicy:
@@ -139,7 +157,52 @@ def _cover_store() -> _CoverStore:
 def _cover_key(view: View, group: DateGroup) -> tuple:
     # The AOI by digest: a drawn or uploaded polygon can be long, and every date's key would hold it.
     aoi = hashlib.blake2b(view.aoi.encode(), digest_size=16).digest()
-    return (view.source, aoi, view.flags, view.buffer_m, view.mask, group.date, group.platform, group.wrs_path, tuple(group.scene_ids))
+    flags, buffer_m = mask_settings(view.flags, view.buffer_m, view.mask)
+    return (view.source, aoi, flags, buffer_m, view.mask, group.date, group.platform, group.wrs_path, tuple(group.scene_ids))
+
+
+def known_cover(view: View, groups: list[DateGroup]) -> dict[tuple[str, str], DateCover]:
+    """The dates of `groups` already measured under the view's mask, by (date, platform); nothing is read."""
+    store = _cover_store()
+    found = {}
+    for group in groups:
+        hit = store.get(_cover_key(view, group))
+        if hit is not None:
+            found[(hit.date, hit.platform)] = hit
+    return found
+
+
+ML_SECONDS_PER_DATE = 0.65
+"""The ML mask's cost per date before this server has measured its own: 114 s for the demo's
+183 dates of a 52 km² area on a 2-core machine (ukis-csmask on onnxruntime's CPU provider)."""
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _ml_costs() -> dict[str, float]:
+    return {"seconds_per_km2_date": ML_SECONDS_PER_DATE / 52.0, "dates": 0}
+
+
+def ml_seconds_per_date(area_km2: float) -> float:
+    """What one date costs under the ML mask on this server, for an area this size: measured on the
+    server's own runs once it has some (the model's cost grows with the pixels it classifies)."""
+    return max(_ml_costs()["seconds_per_km2_date"] * area_km2, 0.05)
+
+
+def _record_ml_cost(seconds: float, dates: int, area_km2: float) -> None:
+    if dates <= 0 or area_km2 <= 0:
+        return
+    costs = _ml_costs()
+    per = seconds / dates / area_km2
+    # A running mean weighted by dates: one slow run on a busy server does not decide alone.
+    seen = costs["dates"]
+    costs["seconds_per_km2_date"] = (costs["seconds_per_km2_date"] * max(seen, 20) + per * dates) / (max(seen, 20) + dates)
+    costs["dates"] = seen + dates
+
+
+def missing_dates(view: View, groups: list[DateGroup]) -> int:
+    """How many of `groups` no session has measured yet under the view's mask."""
+    store = _cover_store()
+    return sum(1 for g in groups if store.get(_cover_key(view, g)) is None)
 
 
 COVER_WAIT_S = 120
@@ -184,14 +247,18 @@ def _measure(view: View, groups: list[DateGroup], keys: dict[int, tuple], store:
     if not groups:
         return
     by_date = {(g.date.isoformat(), g.platform, tuple(g.scene_ids)): g for g in groups}
-    for record in iter_cover(groups, aoi_for(view.aoi), source_for(view.source), policy_for(view),
-                             settings=config.settings()):
+    aoi = aoi_for(view.aoi)
+    started, done = time.monotonic(), 0
+    for record in iter_cover(groups, aoi, source_for(view.source), policy_for(view), settings=config.settings()):
+        done += 1
         group = by_date[(record.date, record.platform, tuple(record.scene_ids))]
         store.put(keys[id(group)], record)
         if claimed:
             store.release(keys[id(group)])  # whoever waits for this date can go on now
         records.append(record)
         updated()
+    if view.mask != "qa":
+        _record_ml_cost(time.monotonic() - started, done, aoi.area_km2)
 
 
 # One date's picture never changes (the key holds its scene ids): no expiry, only the size bound.
@@ -206,30 +273,106 @@ def thumbnail(spec: str, aoi_text: str, group: DateGroup) -> bytes:
 def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float,
                mask: str = "qa") -> dict:
     """Fill one date and prepare everything the compare page shows or offers for download."""
+    flags, buffer_m = mask_settings(flags, buffer_m, mask)
+    return _comparison(spec, aoi_text, date, window_days, method, flags, buffer_m, mask)
+
+
+PICTURES = {"original": "As observed", "masked": "Cloud-masked", "masked_overlay": "Cloud-masked (tinted)",
+            "filled": "Gap-filled", "provenance": "Where each pixel came from"}
+"""The pictures of a comparison, by the name ComparePictures gives them, with what the page calls them."""
+
+
+def _comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float,
+                mask: str) -> dict:
     image = fill_image(aoi_for(aoi_text), date, source=source_for(spec), method=method, window_days=window_days,
                        mask=mask, flags=flags, buffer_m=buffer_m, settings=config.settings())
     pictures: ComparePictures = compare_pictures(image)
     with tempfile.TemporaryDirectory() as tmp:
         tif = image.write_geotiff(Path(tmp) / "filled.tif").read_bytes()
     overlays = {}
-    for name in ("filled", "masked_overlay", "provenance"):
+    for name in PICTURES:
         rgba, bounds = to_lonlat(getattr(pictures, name), image.grid)
         overlays[name] = (png_bytes(rgba), bounds)
     return {
         "summary": image.summary() | {"platform": image.platform, "scene_ids": image.scene_ids, "method": method},
         "donors": [d.isoformat() for d in image.result.donors_used],
         "donor_errors": list(image.donor_errors),
-        "png": {name: png_bytes(getattr(pictures, name)) for name in ("original", "masked", "masked_overlay", "filled", "provenance")},
+        "png": {name: png_bytes(getattr(pictures, name)) for name in PICTURES},
+        "rgba": {name: getattr(pictures, name) for name in PICTURES},
+        "grid": image.grid,
         "disagreement": None if pictures.disagreement is None else png_bytes(pictures.disagreement),
         "agreement": pictures.agreement,
-        "corrections": [c.describe() for c in image.result.corrections],
+        "corrections": correction_rows(image),
         "legend": pictures.legend,
+        "ramp": png_bytes(pictures.provenance_ramp),
+        "top": pictures.provenance_top,
+        "ramp_days": pictures.provenance_window_days,
         "tif": tif,
+        "summary_csv": fill_summary_csv(image),
         "overlays": overlays,
         "bounds": grid_bounds_lonlat(image.grid),
     }
 
 
-def cover_csv(records: Iterable[DateCover]) -> str:
-    """The Explore table as CSV: the CLI's `cover --format csv` fields, obscured_pct included."""
-    return rows_to_csv([r.to_dict() for r in records], COVER_FIELDS)
+def correction_rows(image) -> list[dict]:
+    """The colour matching of each donor date as a table row: a gain and an offset (in reflectance)
+    per named band, or why the donor was used as it is."""
+    rows = []
+    for correction in image.result.corrections:
+        row: dict = {"donor date": correction.date.isoformat(), "shared pixels": correction.shared_px}
+        offsets = correction.offsets_reflectance(SR_SCALE, SR_OFFSET)
+        if correction.gains is None or offsets is None:
+            row["note"] = correction.reason or "used as it is"
+        else:
+            for band, gain, offset in zip(image.band_names, correction.gains, offsets, strict=True):
+                row[f"{band} gain"] = round(gain, 3)
+                row[f"{band} offset"] = round(offset, 4)
+        rows.append(row)
+    return rows
+
+
+@st.cache_data(max_entries=64, max_size=share_bytes("downloads", SETTINGS), ttl=3600, show_spinner=False)
+def picture_zip(spec: str, aoi_text: str, date: dt.date, window_days: int, method: str, flags: str, buffer_m: float,
+                mask: str, picture: str, scale: int, name: str) -> bytes:
+    """One picture of a comparison as a georeferenced PNG (zipped with its world file and projection)."""
+    result = comparison(spec, aoi_text, date, window_days, method, flags, buffer_m, mask)
+    return georeferenced_png(result["rgba"][picture], result["grid"], scale=scale, name=name)
+
+
+def duration(seconds: float) -> str:
+    """'about 40 s', '3 min', '1.5 h': a wait as a person reads it."""
+    if seconds < 90:
+        return f"{max(round(seconds / 5) * 5, 5):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+VIEW_COLUMNS = ("source", "aoi_bbox", "start", "end", "mask", "flags", "buffer_m", "max_scene_cloud_pct", "clear_below_pct")
+"""What was asked, repeated on every row of the Explore CSV: a file that travels alone still says
+what it measured (a column each, so any CSV reader takes it as it is)."""
+
+
+def cover_csv(records: Iterable[DateCover], view: View | None = None) -> str:
+    """The Explore table as CSV: the CLI's `cover --format csv` fields (obscured_pct included),
+    then the view's settings when `view` is given."""
+    rows = [r.to_dict() for r in records]
+    if view is None:
+        return rows_to_csv(rows, COVER_FIELDS)
+    flags, buffer_m = mask_settings(view.flags, view.buffer_m, view.mask)
+    asked = {
+        "source": view.source, "aoi_bbox": " ".join(f"{v:.5f}" for v in aoi_for(view.aoi).bbox_lonlat),
+        "start": view.start.isoformat(), "end": view.end.isoformat(), "mask": view.mask, "flags": flags.replace(",", " "),
+        "buffer_m": f"{buffer_m:g}", "max_scene_cloud_pct": "" if view.max_scene_cloud is None else f"{view.max_scene_cloud:g}",
+        "clear_below_pct": f"{view.threshold:g}",
+    }
+    return rows_to_csv([row | asked for row in rows], (*COVER_FIELDS, *VIEW_COLUMNS))
+
+
+def file_stem(view: View, what: str) -> str:
+    """A download's name that says what it holds: `what`, the area's bbox and the dates, e.g.
+    cloud-cover_-89.444_43.038_-89.356_43.103_2022-01-01_2023-12-31."""
+    west, south, east, north = aoi_for(view.aoi).bbox_lonlat
+    place = "_".join(f"{v:.3f}" for v in (west, south, east, north))
+    when = view.date if (view.date and what != "cloud-cover") else f"{view.start}_{view.end}"
+    return f"{what}_{place}_{when}"

@@ -23,6 +23,7 @@ from cloudcore import (
     MASK_KINDS,
     CloudCoreError,
     describe_methods,
+    parse_aoi,
 )
 
 from . import config
@@ -32,13 +33,15 @@ from .url_params import (  # DEMO_BBOX and ORDERS: pages use them from here
     FLAG_CHOICES,
     FOLDER,
     ORDERS,
+    PC_EXAMPLE_BBOX,
     SOURCES,
     geojson_to_poly,
     latest_date,
     settings_from_params,
 )
 
-MASK_LABELS = {"qa": "QA_PIXEL (fast)", "ml": "machine-learning model", "qa+ml": "QA_PIXEL or ML (union)"}
+MASK_LABELS = {"qa": "QA_PIXEL (fast)", "ml": "machine-learning model (slow)", "qa+ml": "QA_PIXEL or ML (union, slow)"}
+NOT_UNDER_ML = "The machine-learning mask decides alone under this choice: QA flags and the buffer apply to QA_PIXEL only."
 METHODS_HELP = "  \n".join(f"**{name}**: {text}" for name, text, _ in describe_methods())
 
 
@@ -79,6 +82,14 @@ def init_from_url() -> None:
         return
     params = {name: st.query_params.get(name) for name in st.query_params}
     settings, notes = settings_from_params(params, folder_sharing=folder_sharing())
+    try:
+        parse_aoi(settings["aoi"], settings=config.settings(), allow_files=False)
+    except CloudCoreError as err:
+        # Numbers the dashboard cannot use (too large, inverted...): open on the example area and
+        # show the problem beside the map, with the outline in red where it can be drawn.
+        st.session_state["_aoi_rejected"] = (settings["aoi"], err)
+        settings["aoi"] = DEMO_BBOX if settings["source_kind"] == "demo" else PC_EXAMPLE_BBOX
+        notes.append("The area in the page address cannot be used here, so the example area is shown: see beside the map.")
     st.session_state.update(settings)
     st.session_state["_seeded"] = True
     if notes:
@@ -89,6 +100,27 @@ def request(**changes: Any) -> None:
     """Ask for settings to change on the next run (widgets cannot change once drawn), then rerun."""
     st.session_state.setdefault("_pending", {}).update(changes)
     st.rerun()
+
+
+def try_aoi(text: str) -> None:
+    """Make `text` the area if cloudcore takes it; otherwise keep the last good area (and the page
+    address) and remember what was refused and why, for the page to show beside the map."""
+    try:
+        parse_aoi(text, settings=config.settings(), allow_files=False)
+    except CloudCoreError as err:
+        st.session_state["_aoi_rejected"] = (text, err)
+        st.rerun()
+    st.session_state.pop("_aoi_rejected", None)
+    request(aoi=text, date=None)
+
+
+def rejected_aoi() -> tuple[str, CloudCoreError] | None:
+    """The last area the user gave that was refused (text, why), until they give a good one."""
+    return st.session_state.get("_aoi_rejected")
+
+
+def forget_rejected_aoi() -> None:
+    st.session_state.pop("_aoi_rejected", None)
 
 
 def apply_pending() -> None:
@@ -144,6 +176,13 @@ def _on_source_change() -> None:
         st.session_state["date"] = None
 
 
+def _on_url_typed() -> None:
+    """A URL the user typed here is their own choice: no confirmation asked (a link's is asked)."""
+    from .source_gate import mark_confirmed
+
+    mark_confirmed(st.session_state["stac_url"].strip())
+
+
 WIDGET_KEYS = ("source_kind", "stac_url", "folder", "start", "end", "cc", "mask", "flags", "buffer", "thr", "method", "window")
 
 
@@ -161,21 +200,27 @@ def sidebar() -> None:
         st.selectbox("Data source", kinds, key="source_kind", on_change=_on_source_change,
                      help="Planetary Computer searches all of Landsat 4-9 Collection 2 Level-2; the demo is a synthetic record that works offline.")
         if st.session_state["source_kind"] == CUSTOM:
-            st.text_input("STAC API URL", key="stac_url", placeholder="https://example.org/stac/v1")
+            st.text_input("STAC API URL", key="stac_url", placeholder="https://example.org/stac/v1", on_change=_on_url_typed)
         if st.session_state["source_kind"] == FOLDER:
             st.text_input("Folder (inside the folder this server shares)", key="folder", placeholder="landsat/2021")
-        c1, c2 = st.columns(2)
         latest = latest_date(dt.date.today())
-        c1.date_input("From", key="start", min_value=LANDSAT_RECORD_START, max_value=latest)
-        c2.date_input("To", key="end", min_value=LANDSAT_RECORD_START, max_value=latest)
+        # One above the other: side by side, a 300 px sidebar cuts the dates ("2022/01/0").
+        st.date_input("From", key="start", min_value=LANDSAT_RECORD_START, max_value=latest, format="YYYY-MM-DD")
+        st.date_input("To", key="end", min_value=LANDSAT_RECORD_START, max_value=latest, format="YYYY-MM-DD")
         st.slider("Skip scenes whose scene-wide cloud is over (%)", 0, 100, key="cc",
                   help="A prefilter on the metadata; 100 keeps every scene.")
         with st.expander("Mask", expanded=False):
             st.selectbox("Cloud mask", MASK_KINDS, key="mask", format_func=MASK_LABELS.get,
                          help="The ML model (ukis-csmask) reads six bands and takes a few seconds per date.")
-            st.multiselect("QA flags that remove a pixel", FLAG_CHOICES, key="flags")
-            st.number_input("Extra buffer around cloud and shadow (m)", 0, 5000, step=30, key="buffer")
-        st.slider("A clear date has under (% of the AOI obscured)", 0, 100, key="thr")
+            ml_only = st.session_state.get("mask") == "ml"
+            st.multiselect("QA flags that remove a pixel", FLAG_CHOICES, key="flags", disabled=ml_only,
+                           help=NOT_UNDER_ML if ml_only else "QA_PIXEL classes whose pixels count as obscured and get filled.")
+            st.number_input("Extra buffer around cloud and shadow (m)", 0, 5000, step=30, key="buffer", disabled=ml_only,
+                            help=NOT_UNDER_ML if ml_only else "Grows QA_PIXEL's cloud and shadow by this distance.")
+            if ml_only:
+                st.caption(NOT_UNDER_ML)
+        st.slider("A clear date has under (% of the area obscured)", 0, 100, key="thr",
+                  help="Obscured: cloud, shadow, the QA flags you chose, or no data, as a share of your area.")
         with st.expander("Gap filling", expanded=False):
             st.selectbox("Method", FILL_METHODS, key="method", help=METHODS_HELP)
             st.slider("Window (days either side)", 1, 365, key="window")

@@ -19,7 +19,7 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
+def dashboard(tmp_path_factory):
     """The dashboard served by `streamlit run app.py` on a free 127.0.0.1 port, for the whole session."""
     # The same demo cache as the AppTest smoke tests, so the synthetic record is generated once per run.
     cache = tmp_path_factory.getbasetemp() / "demo-cache"
@@ -29,9 +29,20 @@ def app_url(tmp_path_factory) -> str:
     except DashboardDidNotStart as err:
         pytest.fail(str(err))
     try:
-        yield dashboard.url
+        yield dashboard
     finally:
         dashboard.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(dashboard) -> str:
+    return dashboard.url
+
+
+@pytest.fixture(scope="session")
+def server_log(dashboard) -> Path:
+    """What the dashboard's server printed (stdout and stderr)."""
+    return dashboard.log_path
 
 
 @pytest.fixture(scope="session")
@@ -89,8 +100,8 @@ def fresh_context(chromium_browser, request_log):
     """A factory of fresh browser contexts (each a new Streamlit session), all watched by the request log."""
     contexts = []
 
-    def make():
-        context = chromium_browser.new_context(viewport={"width": 1400, "height": 2200})
+    def make(width: int = 1400, height: int = 2200):
+        context = chromium_browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         context.set_default_timeout(30_000)
         request_log.watch(context)
         contexts.append(context)

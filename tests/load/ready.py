@@ -35,9 +35,9 @@ _PREDICATE = """
         }
     }
     if (ok && want.page === 'compare') {
-        const imgs = [...document.querySelectorAll('[data-testid="stImage"] img')];
+        const imgs = [...document.querySelectorAll('.st-key-pictures [data-testid="stImage"] img')];
         const box = combo('Date');
-        ok = location.pathname.endsWith('/compare') && q.get('date') === want.date && !!box && box.value === want.date
+        ok = location.pathname.endsWith('/compare') && q.get('date') === want.date && !!box && box.value.startsWith(want.date)
             && imgs.length >= 4 && imgs.every(i => i.complete && i.naturalWidth > 0)
             && [...document.querySelectorAll('[data-testid="stMetricLabel"]')].some(m => m.innerText.startsWith('Still unfilled'));
     }

@@ -26,7 +26,7 @@ def test_the_budget_comes_from_the_settings_and_their_variable():
     assert Settings.from_env({"CLOUDCORE_UI_CACHE_MB": ""}).ui_cache_mb == 512  # blank: the default
     sixty_four = Settings.from_env({"CLOUDCORE_UI_CACHE_MB": "64"})
     assert sixty_four.ui_cache_mb == 64
-    assert cache_budget.share_bytes("comparisons", sixty_four) == int(64 * 0.55 * 1024 * 1024)
+    assert cache_budget.share_bytes("comparisons", sixty_four) == int(64 * 0.50 * 1024 * 1024)
     assert cache_budget.share_bytes("cover", sixty_four) < cache_budget.share_bytes("cover", Settings())
     # Every cache keeps at least 1 MB, however small the budget.
     assert cache_budget.share_bytes("aois", Settings(ui_cache_mb=1)) == 1024 * 1024

@@ -164,8 +164,8 @@ class User:
         return date if ok else None
 
     async def _compare(self, date: str) -> bool:
-        link = self.page.get_by_role("link", name=f"Compare masked and gap-filled images of {date}")
-        return await self._timed("compare", "fill", link.click, page_kind="compare", date=date)
+        button = self.page.get_by_role("button", name=f"Compare {date}")
+        return await self._timed("compare", "fill", button.click, page_kind="compare", date=date)
 
     async def _back(self, date: str) -> bool:
         link = self.page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=re.compile("^Explore"))
