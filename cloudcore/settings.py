@@ -94,7 +94,7 @@ class Settings:
 
     # -- places ------------------------------------------------------------------------------
     cache_dir: Path = field(default_factory=default_cache_root, metadata=_spec(
-        "CLOUDCORE_CACHE_DIR", "path", "folder of the demo record and of complete per-date results"))
+        "CLOUDCORE_CACHE_DIR", "path", "folder of the demo record, of complete per-date results and of folder indexes"))
     dask_scheduler: str | None = field(default=None, metadata=_spec(
         "CLOUDCORE_DASK_SCHEDULER", "text", "a Dask scheduler address (tcp://HOST:8786) that measures the dates; "
         "unset: this machine"))

@@ -10,6 +10,7 @@ footprint never excludes ground the scene actually covers.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def footprint_lonlat(
     """
     left, bottom, right, top = (float(v) for v in bounds)
     xs, ys = _densified_ring(left, bottom, right, top, points_per_edge)
-    to_lonlat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    to_lonlat = _transformer(crs, "EPSG:4326")
     lons, lats = (np.asarray(v, dtype=float) for v in to_lonlat.transform(xs, ys))
     if not (np.isfinite(lons).all() and np.isfinite(lats).all()):
         return None
@@ -74,9 +75,32 @@ def _densified_ring(left: float, bottom: float, right: float, top: float, n: int
     return np.append(xs, xs[0]), np.append(ys, ys[0])
 
 
+_TRANSFORMERS = threading.local()
+
+
+def _transformer(source: Any, target: Any) -> pyproj.Transformer:
+    """A lon/lat <-> `crs` transformer, made once per thread and CRS pair: building one costs
+    milliseconds, and a folder of scenes on one grid asks for the same pair again and again
+    (pyproj transformers are not shared between threads)."""
+    cache = getattr(_TRANSFORMERS, "by_pair", None)
+    if cache is None:
+        cache = _TRANSFORMERS.by_pair = {}
+    key = (_crs_key(source), _crs_key(target))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 64:
+            cache.clear()
+        found = cache[key] = pyproj.Transformer.from_crs(source, target, always_xy=True)
+    return found
+
+
+def _crs_key(crs: Any) -> str:
+    return crs if isinstance(crs, str) else crs.to_wkt() if hasattr(crs, "to_wkt") else str(crs)
+
+
 def _contained_pole(crs: Any, bounds: tuple[float, float, float, float]) -> int | None:
     """+1 or -1 when the north or south pole lies inside the rectangle, else None."""
-    to_native = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    to_native = _transformer("EPSG:4326", crs)
     left, bottom, right, top = bounds
     for sign in (1, -1):
         x, y = to_native.transform(0.0, 90.0 * sign, errcheck=False)

@@ -39,7 +39,7 @@ def open_source(spec: SourceLike | None, settings: Settings | None = None) -> Sc
     if isinstance(spec, str):
         return _named(spec, settings)
     if isinstance(spec, os.PathLike):
-        return _folder(Path(spec))
+        return _folder(Path(spec), settings)
     if isinstance(spec, SceneSource):
         return spec
     items = _items_in(spec)
@@ -66,14 +66,14 @@ def _named(spec: str, settings: Settings) -> SceneSource:
         return StacSource(text, settings=settings)
     path = Path(text).expanduser()
     if path.exists():
-        return _folder(path)
+        return _folder(path, settings)
     raise UnknownSourceError(f"Unknown source {text!r}: use {SOURCE_FORMS}.")
 
 
-def _folder(path: Path) -> SceneSource:
+def _folder(path: Path, settings: Settings) -> SceneSource:
     from .folder import FolderSource
 
-    return FolderSource(path)
+    return FolderSource(path, settings=settings)  # its index lives in settings.cache_dir
 
 
 def _items_in(spec: Any) -> list[Any] | None:

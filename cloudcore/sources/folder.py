@@ -3,8 +3,9 @@
 Files are named `<product id>_<band>.TIF` (QA_PIXEL, QA_RADSAT, SR_B1..SR_B7) beside an
 optional `<product id>_MTL.json` / `_MTL.txt`; a download usually puts each scene in its
 own subfolder, so the folder is searched recursively. Only file names are read when the
-source is opened; each scene's QA_PIXEL header (for the footprint) and MTL are read once,
-on the first search.
+source is opened; each scene's QA_PIXEL header (for the footprint) and MTL are read on the first
+search and kept in an index under the cache folder (see `folder_index`), so a later search, in
+this process or another, reads again only the files that were added or changed since.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import rasterio
 from rasterio.errors import RasterioError
@@ -20,6 +22,8 @@ from shapely.geometry import mapping
 from ..errors import InvalidInputError, NoScenesError
 from ..geo.footprint import bbox_of, footprint_lonlat
 from ..product import OLI_PLATFORMS, QA_BAND, RADSAT_BAND, SR_BANDS, parse_product_id
+from ..settings import Settings
+from .folder_index import FolderIndex, QaFacts, file_stamp
 from .local import LocalScenes
 from .mtl import MtlFacts, read_mtl
 from .scene import Scene, scene_from_item
@@ -52,12 +56,17 @@ class FolderSource(LocalScenes):
             one sentence each; scene-level entries appear after the first search.
     """
 
-    def __init__(self, folder: str | Path, *, confine_to: str | Path | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, *, confine_to: str | Path | None = None, settings: Settings | None = None
+    ) -> None:
         """Index the folder's file names.
 
         `confine_to` (the dashboard's shared root) skips every file and folder whose real
         path, symlinks resolved, lies outside it: a link inside a shared folder must not
         reach the rest of the server. On the command line nothing is confined.
+
+        `settings.cache_dir` (None reads the environment) holds the index of what the first
+        search read; nothing is ever written into the folder itself, which may be read-only.
 
         Raises:
             InvalidInputError: `folder` is a file.
@@ -76,6 +85,7 @@ class FolderSource(LocalScenes):
                 f"named like {EXAMPLE_QA_NAME}."
             )
         self._root = Path(os.path.abspath(root))
+        self._cache_root = (Settings.from_env() if settings is None else settings).cache_dir
         confine = os.path.realpath(confine_to) if confine_to is not None else None
         if confine is not None and not _is_within(os.path.realpath(self._root), confine):
             raise InvalidInputError(f"Folder {self.name!r} lies outside the shared folder: give a folder inside it.")
@@ -96,8 +106,12 @@ class FolderSource(LocalScenes):
 
     @cached_property
     def scenes(self) -> list[Scene]:  # type: ignore[override]  # built on first use, not in __init__
-        """Every scene in the folder, oldest first; built once, on first use."""
-        built = [_build_scene(pid, files, self.warnings) for pid, files in sorted(self._groups.items())]
+        """Every scene in the folder, oldest first; built once, on first use, from the index
+        where a file is unchanged since it was read."""
+        index = FolderIndex.load(self._cache_root, str(self._root))
+        reader = _QaReader(index.known_qa)
+        built = [_build_scene(pid, files, index, reader, self.warnings) for pid, files in sorted(self._groups.items())]
+        index.save(keep={str(path) for files in self._groups.values() for path in files.values()})
         return sorted((s for s in built if s is not None), key=lambda s: (s.datetime, s.id))
 
     def __repr__(self) -> str:
@@ -181,29 +195,72 @@ def _has_qa(product_id: str, files: dict[str, Path], warnings: list[str]) -> boo
     return False
 
 
-def _build_scene(product_id: str, files: dict[str, Path], warnings: list[str]) -> Scene | None:
+class _QaReader:
+    """Reads QA_PIXEL headers, working out `to_epsg()` once per distinct CRS and the footprint
+    once per distinct CRS and bounds: in a CRS with no EPSG code (CONUS Albers, as in U.S. ARD)
+    `to_epsg()` searches the whole EPSG database, about 65 ms a call. Seeded with what the
+    index already knows, so a changed file in a known CRS costs one open."""
+
+    def __init__(self, known: list[QaFacts]) -> None:
+        self._epsg: dict[str, int | None] = {}
+        # (WKT, bounds) -> (GeoJSON as mapping() gives it, lon/lat bbox); both None when it does not reproject.
+        self._footprints: dict[tuple[str, tuple[float, float, float, float]], tuple[dict[str, Any] | None, Any]] = {}
+        for facts in known:
+            if facts.crs_wkt is not None:
+                self._epsg.setdefault(facts.crs_wkt, facts.epsg)
+                self._footprints.setdefault((facts.crs_wkt, facts.bounds), (facts.geometry_lonlat, facts.bbox_lonlat))
+
+    def read(self, path: Path) -> QaFacts:
+        """The facts of one QA_PIXEL file.
+
+        Raises:
+            RasterioError: the file cannot be opened as a raster.
+        """
+        with rasterio.open(path) as qa:
+            crs, (left, bottom, right, top) = qa.crs, qa.bounds
+        bounds = (float(left), float(bottom), float(right), float(top))
+        if not crs:
+            return QaFacts(crs_wkt=None, bounds=bounds, epsg=None, geometry_lonlat=None, bbox_lonlat=None)
+        wkt = crs.to_wkt()
+        if wkt not in self._epsg:
+            self._epsg[wkt] = crs.to_epsg()
+        if (wkt, bounds) not in self._footprints:
+            footprint = footprint_lonlat(crs, bounds)
+            self._footprints[wkt, bounds] = (
+                (mapping(footprint), bbox_of(footprint)) if footprint is not None else (None, None)
+            )
+        geometry, bbox = self._footprints[wkt, bounds]
+        return QaFacts(crs_wkt=wkt, bounds=bounds, epsg=self._epsg[wkt], geometry_lonlat=geometry, bbox_lonlat=bbox)
+
+
+def _build_scene(
+    product_id: str, files: dict[str, Path], index: FolderIndex, reader: _QaReader, warnings: list[str]
+) -> Scene | None:
     """A Scene from one product's files; None (with a warning) when its QA_PIXEL is unreadable."""
     ident = parse_product_id(product_id)
-    try:
-        with rasterio.open(files[QA_BAND]) as qa:
-            crs, bounds = qa.crs, tuple(qa.bounds)
-    except RasterioError as err:
-        warnings.append(f"{product_id}: QA_PIXEL {files[QA_BAND]} cannot be opened ({err}), so it is skipped.")
-        return None
-    footprint = footprint_lonlat(crs, bounds) if crs else None
-    if footprint is None:
+    qa_path = files[QA_BAND]
+    stamp = file_stamp(qa_path)
+    qa = index.qa(str(qa_path), stamp)
+    if qa is None:
+        try:
+            qa = reader.read(qa_path)
+        except RasterioError as err:
+            warnings.append(f"{product_id}: QA_PIXEL {qa_path} cannot be opened ({err}), so it is skipped.")
+            return None
+        index.put_qa(str(qa_path), stamp, qa)
+    if qa.geometry_lonlat is None:
         warnings.append(f"{product_id}: QA_PIXEL has no usable georeferencing; its footprint is unknown.")
     missing = [band for band in SR_BANDS if band not in files]
     if missing:
         warnings.append(f"{product_id}: no {', '.join(missing)} band file(s); colour images of it will be incomplete.")
-    facts = _mtl_facts(product_id, files, warnings)
+    facts = _mtl_facts(product_id, files, index, warnings)
     when = (facts.datetime if facts and facts.datetime else None) or ident["datetime"]
     properties = {
         "datetime": when.isoformat(),
         "platform": ident["platform"],
         "landsat:wrs_path": ident["wrs_path"],
         "landsat:wrs_row": ident["wrs_row"],
-        "proj:epsg": crs.to_epsg() if crs else None,
+        "proj:epsg": qa.epsg,
     }
     if facts:
         properties.update(
@@ -216,19 +273,34 @@ def _build_scene(product_id: str, files: dict[str, Path], warnings: list[str]) -
         )
     item = {
         "id": product_id,
-        "bbox": bbox_of(footprint) if footprint is not None else None,
-        "geometry": mapping(footprint) if footprint is not None else None,
+        "bbox": qa.bbox_lonlat,
+        "geometry": _own_copy(qa.geometry_lonlat),
         "properties": properties,
         "assets": {key: {"href": str(path)} for key, path in files.items() if not key.startswith("mtl.")},
     }
     return scene_from_item(item)
 
 
-def _mtl_facts(product_id: str, files: dict[str, Path], warnings: list[str]) -> MtlFacts | None:
+def _own_copy(geometry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A GeoJSON dict of the scene's own: scenes on one grid share only the immutable tuples."""
+    if geometry is None:
+        return None
+    coordinates = geometry["coordinates"]
+    return {**geometry, "coordinates": list(coordinates) if isinstance(coordinates, list) else coordinates}
+
+
+def _mtl_facts(product_id: str, files: dict[str, Path], index: FolderIndex, warnings: list[str]) -> MtlFacts | None:
     for name in (n.lower() for n in MTL_NAMES):
         if name in files:
+            stamp = file_stamp(files[name])
+            facts = index.mtl(str(files[name]), stamp)
+            if facts is not None:
+                return facts
             try:
-                return read_mtl(files[name])
+                facts = read_mtl(files[name])
             except InvalidInputError as err:
                 warnings.append(f"{product_id}: {err}")
+                continue
+            index.put_mtl(str(files[name]), stamp, facts)
+            return facts
     return None
