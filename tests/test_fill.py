@@ -145,9 +145,9 @@ def test_float_bands_keep_their_dtype():
 
 
 def test_unknown_method_names_the_choices():
-    with pytest.raises(InvalidInputError, match=r"'mean'.*nearest, nearest-matched, median, best-pixel"):
+    with pytest.raises(InvalidInputError, match=r"'mean'.*nearest, nearest-matched, blend-matched, median, best-pixel"):
         fill_gaps(TARGET, [], ALL_INSIDE, method="mean")
-    assert FILL_METHODS == ("nearest", "nearest-matched", "median", "best-pixel")
+    assert FILL_METHODS == ("nearest", "nearest-matched", "blend-matched", "median", "best-pixel")
 
 
 def test_donor_of_another_shape_is_refused():

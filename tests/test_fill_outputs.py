@@ -56,10 +56,18 @@ def test_the_geotiff_says_what_it_holds_and_keeps_its_bands(image, tmp_path):
     path = image.write_geotiff(tmp_path / "filled.tif")
     with rasterio.open(path) as tif:
         tags = tif.tags()
-        assert tif.descriptions == (*SR_BANDS, "provenance")  # the documented contract, unchanged
+        assert tif.descriptions == (*SR_BANDS, "provenance", "uncertainty")  # the documented contract
         assert tif.scales[:6] == pytest.approx((SR_SCALE,) * 6) and tif.offsets[:6] == pytest.approx((SR_OFFSET,) * 6)
         assert tif.nodata == 0
         assert (tif.read(7) == image.result.provenance).all()
+        # The uncertainty is DN on the bands' own scale: DN 0 (nodata) exactly where there is none.
+        assert tif.scales[7] == pytest.approx(SR_SCALE) and tif.offsets[7] == pytest.approx(SR_OFFSET)
+        dn = tif.read(8)
+    expected = image.result.uncertainty
+    assert ((dn == 0) == np.isnan(expected)).all()
+    assert (dn[image.inside & ~image.removed] > 0).all()
+    decoded = dn[dn != 0] * SR_SCALE + SR_OFFSET
+    np.testing.assert_allclose(decoded, expected[dn != 0], rtol=0, atol=SR_SCALE)
     assert tags["CLOUDCORE_DATE"] == "2024-05-01"
     assert tags["CLOUDCORE_METHOD"] == image.result.method == "nearest"
     assert tags["CLOUDCORE_MASK"] == "qa flags=cloud,shadow buffer_m=30"

@@ -253,7 +253,7 @@ def test_the_front_doors_fill_writes_its_request_into_the_geotiff_and_the_summar
     image = cloudcore.fill_image(DEMO_AOI, TARGET, source="demo", window_days=40, buffer_m=60, settings=demo_settings)
     with rasterio.open(image.write_geotiff(tmp_path / "filled.tif")) as tif:
         tags = tif.tags()
-        assert tif.descriptions == (*SR_BANDS, "provenance")
+        assert tif.descriptions == (*SR_BANDS, "provenance", "uncertainty")
     request = image.request
     assert tags["CLOUDCORE_DATE"] == TARGET and tags["CLOUDCORE_METHOD"] == cloudcore.DEFAULT_FILL_METHOD
     assert tags["CLOUDCORE_AOI"] == request["aoi"] == ",".join(str(v) for v in DEMO_AOI)  # a box: its lon/lat bbox

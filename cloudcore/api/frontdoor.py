@@ -211,9 +211,10 @@ def fill(
 
     Returns:
         Variables `red green blue nir08 swir16 swir22` (float32 surface reflectance, NaN where
-        nothing could fill and outside the AOI) and `filled` (bool: the value came from another
-        date); the coordinate `provenance` (datetime64 of each value's acquisition, NaT where
-        unfilled); pixel-centre `x`/`y` in the scene's CRS, which `ds.rio.crs` reads and
+        nothing could fill and outside the AOI), `filled` (bool: the value came from another
+        date) and `uncertainty` (float32 predicted absolute error in reflectance: 0 where
+        observed, NaN where nothing could fill and outside the AOI); the coordinate
+        `provenance` (datetime64 of each value's acquisition, NaT where unfilled); pixel-centre `x`/`y` in the scene's CRS, which `ds.rio.crs` reads and
         `ds.rio.to_raster(...)` writes. `attrs`: date, method, platform, scene_ids, the shares
         masked/filled/unfilled, donors, the colour corrections (JSON) and the request.
     """

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..product import date_code
+from ..product import SR_SCALE, date_code
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Layer:
 
 @dataclass(frozen=True)
 class Correction:
-    """A radiometric correction a method applied to one donor date (`nearest-matched`)."""
+    """A radiometric correction a method applied to one donor date (`nearest-matched`, `blend-matched`)."""
 
     date: dt.date
     gains: tuple[float, ...] | None
@@ -62,7 +62,8 @@ class Correction:
     shared_px: int
     """AOI pixels usable on both dates: what the fit could draw on."""
     reason: str = ""
-    """Why no correction was applied; empty when one was."""
+    """Why no correction was applied, or why only part of one was (`blend-matched`'s "offset only: ...",
+    gains 1); empty when a fitted one was."""
 
     @property
     def applied(self) -> bool:
@@ -81,7 +82,8 @@ class Correction:
             return f"{self.date}: {self.reason}"
         gains = ", ".join(f"{g:.3f}" for g in self.gains)
         offsets = ", ".join(f"{o:.0f}" for o in self.offsets)
-        return f"{self.date}: gain {gains} offset {offsets} ({self.shared_px:,} shared px)"
+        note = f"; {self.reason}" if self.reason else ""  # e.g. blend-matched's "offset only: ..."
+        return f"{self.date}: gain {gains} offset {offsets} ({self.shared_px:,} shared px{note})"
 
     def to_dict(self) -> dict[str, Any]:
         """The correction as plain JSON values."""
@@ -109,9 +111,15 @@ class FillJob:
     """(B, H, W) the target as kept, `nodata` in the holes and outside the AOI: write values here."""
     provenance: np.ndarray
     """(H, W) uint32 YYYYMMDD: the target's code where kept, 0 elsewhere: write donors' codes here."""
+    uncertainty: np.ndarray
+    """(H, W) float32 predicted absolute error in reflectance: 0 where kept, NaN elsewhere. A method
+    may write its own estimate where it fills; the kernel estimates the filled pixels left NaN
+    (`cloudcore.gapfill.uncertainty`)."""
     nodata: int
     corrections: list[Correction] = field(default_factory=list)
     """Record the correction of every donor that filled a pixel here, nearest first."""
+    band_scale: float = SR_SCALE
+    """Reflectance per band unit (Collection 2 Level-2 DN: 0.0000275): turns band-unit errors into reflectance."""
 
     def take(self, donor: Layer, where: np.ndarray, values: np.ndarray | None = None) -> None:
         """Fill the `where` pixels from `donor` (its own values, or `values` of shape (B, N))."""
@@ -137,8 +145,9 @@ class FillMethod(ABC):
 
     @abstractmethod
     def fill(self, job: FillJob) -> set[dt.date]:
-        """Fill `job.holes` (writing `job.filled` and `job.provenance`); return the dates that
-        filled, or for a blend contributed to, at least one pixel."""
+        """Fill `job.holes` (writing `job.filled` and `job.provenance`, and `job.uncertainty` if the
+        method knows better than the kernel's estimate); return the dates that filled, or for a
+        blend contributed to, at least one pixel."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

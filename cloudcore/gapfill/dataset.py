@@ -2,10 +2,11 @@
 
 Variables `red green blue nir08 swir16 swir22`: float32 surface reflectance (the Collection 2
 scaling applied), NaN where nothing could fill and outside the AOI; `filled`: True where the
-value came from another date. `provenance` is a per-pixel datetime64 coordinate (NaT where
-unfilled): a coordinate rather than a data variable because it describes where each value came
-from, and because a GeoTIFF holds one data type, so `ds.rio.to_raster(...)` can then write the
-numeric variables as bands. Coordinates `x`, `y` are pixel centres in the grid's CRS.
+value came from another date; `uncertainty`: float32 predicted absolute error in reflectance
+(0 where observed, NaN where nothing could fill and outside the AOI). `provenance` is a
+per-pixel datetime64 coordinate (NaT where unfilled): a coordinate rather than a data variable
+because it describes where each value came from, and because a GeoTIFF holds one data type, so
+`ds.rio.to_raster(...)` can then write the numeric variables as bands. Coordinates `x`, `y` are pixel centres in the grid's CRS.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def filled_dataset(image: FilledImage, attrs: Mapping[str, Any] | None = None) -
         variables[name] = (("y", "x"), values, {"long_name": name, "description": "surface reflectance", "units": "1"})
     filled = image.removed & (result.provenance != 0)
     variables["filled"] = (("y", "x"), filled, {"long_name": "filled", "description": "value taken from another date"})
+    variables["uncertainty"] = (
+        ("y", "x"), result.uncertainty.astype(np.float32),
+        {"long_name": "uncertainty", "description": "predicted absolute error of the value (0 where observed)", "units": "1"},
+    )
     dataset = xr.Dataset(
         variables,
         coords={

@@ -20,7 +20,7 @@ from ..geo.aoi import AOI
 from ..geo.grid import Grid
 from ..io.export import write_cog
 from ..masks.qa import MaskPolicy
-from ..product import SR_BANDS, SR_OFFSET, SR_SCALE
+from ..product import SR_BANDS, SR_NODATA_DN, SR_OFFSET, SR_SCALE
 from ..settings import Settings
 from ..sources.base import SceneSource
 from .base import FillMethod
@@ -57,7 +57,13 @@ class FilledImage:
     """What was asked for (window, mask, source, AOI, version), for the file's metadata."""
 
     def write_geotiff(self, path: str | os.PathLike) -> Path:
-        """The filled bands and the provenance band as one COG (bands named; SR scale/offset kept).
+        """The filled bands, the provenance band and the uncertainty band as one COG (bands named).
+
+        The reflectance bands keep their Collection 2 DN and scale/offset. `uncertainty` (the
+        predicted absolute error, `FillResult.uncertainty`) is stored the same way, as DN with
+        the reflectance bands' scale and offset (`uncertainty_dn`): 0 (observed) is DN 7,273,
+        which reads back as 0.0000075, and DN 0 is nodata (unfilled or outside the AOI), which
+        no error can take since every error is >= 0 and so >= DN 7,273.
 
         The file's dataset tags say what it is (`metadata.geotiff_tags`): CLOUDCORE_DATE, _METHOD,
         _MASK, _AOI, _SOURCE, _WINDOW_DAYS, _PLATFORM, _SCENES, _DONORS, _VERSION, and the
@@ -65,10 +71,12 @@ class FilledImage:
         """
         bands = {name: self.result.filled[i] for i, name in enumerate(self.band_names)}
         bands["provenance"] = self.result.provenance
+        bands["uncertainty"] = uncertainty_dn(self.result.uncertainty)
+        scaled = (*self.band_names, "uncertainty")
         return write_cog(
             path, bands, self.grid.transform, self.grid.crs, nodata=0,
-            scales=dict.fromkeys(self.band_names, SR_SCALE),
-            offsets=dict.fromkeys(self.band_names, SR_OFFSET),
+            scales=dict.fromkeys(scaled, SR_SCALE),
+            offsets=dict.fromkeys(scaled, SR_OFFSET),
             tags=geotiff_tags(self),
         )
 
@@ -86,6 +94,16 @@ class FilledImage:
             "filled_pct": self.result.filled_pct,
             "unfilled_pct": self.result.unfilled_pct,
         }
+
+
+def uncertainty_dn(uncertainty: np.ndarray) -> np.ndarray:
+    """(H, W) uint16 DN of an uncertainty in reflectance, on the Collection 2 scale of the bands
+    (reflectance = DN x SR_SCALE + SR_OFFSET); NaN -> 0, nodata. Errors past the scale's top
+    (1.6 reflectance) are clipped to it."""
+    dn = np.rint((np.nan_to_num(uncertainty, nan=SR_OFFSET) - SR_OFFSET) / SR_SCALE)
+    # An error is >= 0, so at least DN 7,273: it can never be read as nodata.
+    dn[~np.isfinite(uncertainty)] = SR_NODATA_DN
+    return np.clip(dn, 0, np.iinfo(np.uint16).max).astype(np.uint16)
 
 
 def fill_date(

@@ -1,7 +1,9 @@
 """Fill one date's removed pixels from other dates on the same grid, recording where each came from.
 
 `fill_gaps` checks the inputs, keeps the target's usable AOI pixels, hands the holes to a fill
-method (`cloudcore.gapfill.registry`: one module per method) and counts what came of them.
+method (`cloudcore.gapfill.registry`: one module per method), estimates the error of filled
+pixels the method gave no estimate for (`cloudcore.gapfill.uncertainty`) and counts what came
+of them.
 Pure numpy on arrays already read onto one common AOI grid; reading the dates is
 `cloudcore.gapfill.inputs`' job.
 
@@ -19,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..product import date_code
+from ..product import SR_SCALE, date_code
 from .base import Correction, FillJob, FillMethod, Layer
 from .registry import get_method
+from .uncertainty import estimate_uncertainty
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class FillResult:
     """(B, H, W) the target with removed pixels (and those outside the AOI) set to `nodata`."""
     provenance: np.ndarray
     """(H, W) uint32 YYYYMMDD of the date each value came from (the target date where kept); 0 where none."""
+    uncertainty: np.ndarray
+    """(H, W) float32 predicted absolute error in reflectance: 0 where kept, NaN where unfilled or
+    outside the AOI; the method's own estimate where it gives one (`blend-matched`), else the
+    kernel's (`cloudcore.gapfill.uncertainty`)."""
     masked_pct: float | None
     """AOI pixels removed on the target date (fill and no data included), % of AOI pixels."""
     filled_pct: float | None
@@ -50,7 +57,7 @@ class FillResult:
     filled_px: int
     unfilled_px: int
     corrections: tuple[Correction, ...] = ()
-    """nearest-matched only: the correction of every donor that filled a pixel, nearest first."""
+    """The matched methods only: the correction of every donor that filled a pixel, nearest first."""
 
 
 def fill_gaps(
@@ -60,6 +67,7 @@ def fill_gaps(
     method: str | FillMethod = "nearest",
     window_days: int | None = None,
     nodata: int = 0,
+    band_scale: float = SR_SCALE,
     **options: Any,
 ) -> FillResult:
     """Fill the target's removed AOI pixels from donor dates within the window.
@@ -71,8 +79,11 @@ def fill_gaps(
         method: A method's name (`registry.FILL_METHODS`) or a `FillMethod` with its own options.
         window_days: Only donors at most this many days from the target count; None for any.
         nodata: The value written where there is no data.
+        band_scale: Reflectance per band unit (Collection 2 Level-2 DN by default), so that
+            `FillResult.uncertainty` is in reflectance whatever the bands hold.
         **options: The named method's options, e.g. `matching=MatchPolicy(...)` for
-            nearest-matched or `scoring=PixelScore(...)` for best-pixel.
+            nearest-matched, `policy=BlendPolicy(...)` for blend-matched or `scoring=PixelScore(...)`
+            for best-pixel.
 
     Raises:
         InvalidInputError: Unknown method or option, negative window, a nodata value the band
@@ -93,6 +104,8 @@ def fill_gaps(
     masked[:, keep] = target.bands[:, keep]
     provenance = np.zeros(inside.shape, dtype=np.uint32)
     provenance[keep] = date_code(target.date)
+    uncertainty = np.full(inside.shape, np.nan, dtype=np.float32)
+    uncertainty[keep] = 0.0
 
     job = FillJob(
         target=target,
@@ -101,9 +114,15 @@ def fill_gaps(
         holes=holes,
         filled=masked.copy(),
         provenance=provenance,
+        uncertainty=uncertainty,
         nodata=nodata,
+        band_scale=band_scale,
     )
     used = strategy.fill(job)
+    # Whatever a method wrote: NaN where nothing filled, 0 where kept; the kernel's estimate where it gave none.
+    job.uncertainty[job.provenance == 0] = np.nan
+    job.uncertainty[keep] = 0.0
+    estimate_uncertainty(job)
     return _result(job, masked, strategy.name, used)
 
 
@@ -173,6 +192,7 @@ def _result(job: FillJob, masked: np.ndarray, method: str, used: set[dt.date]) -
         filled=job.filled,
         masked=masked,
         provenance=job.provenance,
+        uncertainty=job.uncertainty,
         masked_pct=pct(masked_px),
         filled_pct=pct(filled_px),
         unfilled_pct=pct(unfilled_px),

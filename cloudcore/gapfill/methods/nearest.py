@@ -19,9 +19,12 @@ Values = Callable[[Layer, np.ndarray], np.ndarray]
 """`values(donor, take)`: the (B, N) values a donor puts into the `take` pixels."""
 
 
-def fill_nearest_first(job: FillJob, ordered: Iterable[Layer], values: Values | None = None) -> set[dt.date]:
-    """Fill holes donor by donor in the given order, so each hole keeps the first usable value."""
-    remaining = job.holes.copy()
+def fill_nearest_first(
+    job: FillJob, ordered: Iterable[Layer], values: Values | None = None, holes: np.ndarray | None = None
+) -> set[dt.date]:
+    """Fill holes (`job.holes`, or those given) donor by donor in the given order, so each hole
+    keeps the first usable value."""
+    remaining = (job.holes if holes is None else holes).copy()
     used: set[dt.date] = set()
     for donor in ordered:
         if not remaining.any():
