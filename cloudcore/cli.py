@@ -39,12 +39,13 @@ FLAGS = {
     "aoi": "--aoi", "start": "--start", "end": "--end", "date": "--date", "source": "--source",
     "window_days": "--window-days", "method": "--method", "mask": "--mask", "flags": "--flags",
     "buffer_m": "--buffer-m", "max_scene_cloud": "--max-scene-cloud", "overview": "--overview",
-    "scheduler": "--scheduler", "out": "--out", "png": "--png",
+    "scheduler": "--scheduler", "out": "--out", "png": "--png", "folder": "--real", "targets": "--targets",
 }
 # Bounds the CLI checks while parsing, so a bad number is refused before anything loads.
 MAX_BUFFER_M = 5000
 MAX_WINDOW_DAYS = 3650
 MAX_OVERVIEW = 8
+MAX_TARGETS = 100
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,9 +147,19 @@ def _build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
     fill.add_argument("--png", help="also write a true-colour PNG of the filled image")
 
-    evaluate = commands.add_parser("evaluate", help="measure every fill method against a record's cloud-free truth (the demo)")
-    evaluate.add_argument("--source", default="demo", help="a source whose items carry a 'truth' asset (the demo does)")
-    evaluate.add_argument("--aoi", default=None, help="default: the demo's example area")
+    evaluate = commands.add_parser(
+        "evaluate", help="measure every fill method against a record's cloud-free truth (the demo), or on real dates (--real)"
+    )
+    evaluate.add_argument("--source", default=None,
+                          help="a source whose items carry a 'truth' asset (default: demo, which does)")
+    evaluate.add_argument("--real", metavar="DIR", default=None,
+                          help="instead: a folder of real Landsat C2 L2 dates (or its scenes/ subfolder); real cloud "
+                               "masks and SLC-off stripes are stamped on its clear dates, filled, and the fills "
+                               "compared with the true values")
+    evaluate.add_argument("--targets", type=_bounded("a number of dates", 1, MAX_TARGETS, "dates", int), default=None,
+                          help=f"with --real: clear dates filled per kind of mask (default 12, at most {MAX_TARGETS})")
+    evaluate.add_argument("--aoi", default=None,
+                          help="default: the demo's example area; with --real, the ground all the folder's scenes cover")
     evaluate.add_argument("--start", type=_date, default=None, help="default: the demo record's first date")
     evaluate.add_argument("--end", type=_date, default=None, help="default: the demo record's last date")
     evaluate.add_argument("--window-days", type=_bounded("a number of days", 0, MAX_WINDOW_DAYS, "days", int), default=60)
@@ -256,15 +267,48 @@ def _run_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     from .geo.aoi import parse_aoi
     from .sources import open_source
 
+    if args.real is not None:
+        _run_evaluate_real(args, settings)
+        return
+    if args.targets is not None:
+        raise InvalidInputError("--targets counts the real dates of --real: give --real DIR too, or leave it out.")
     aoi = parse_aoi(args.aoi or ",".join(str(v) for v in DEMO_EXAMPLE_BBOX), settings=settings)
     start, end = as_date_range(args.start or DEMO_START, args.end or DEMO_END)
-    result = evaluate_fill(open_source(args.source, settings), aoi, start, end, window_days=args.window_days,
+    result = evaluate_fill(open_source(args.source or "demo", settings), aoi, start, end, window_days=args.window_days,
                            progress=_progress("dates evaluated"), settings=settings)
     if args.format == "json":
         json.dump({"dates_evaluated": result["dates_evaluated"], "methods": result["methods"]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(format_table(result))
+
+
+def _run_evaluate_real(args: argparse.Namespace, settings: Settings) -> None:
+    from .evaluation.real import DEFAULT_TARGETS, evaluate_real
+    from .evaluation.real_scores import format_real_table
+    from .geo.aoi import parse_aoi
+
+    given = [flag for flag, value in (("--source", args.source), ("--start", args.start), ("--end", args.end)) if value]
+    if given:
+        raise InvalidInputError(
+            f"--real evaluates every date of its folder: leave out {', '.join(given)} (--aoi may narrow the area)."
+        )
+    counters: dict[str, Callable[[int, int], None]] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        counters.setdefault(stage, _progress(stage))(done, total)
+
+    result = evaluate_real(
+        args.real, targets=DEFAULT_TARGETS if args.targets is None else args.targets, window_days=args.window_days,
+        aoi=None if args.aoi is None else parse_aoi(args.aoi, settings=settings), progress=progress, settings=settings,
+    )
+    for problem in result["skipped_dates"]:
+        print(f"skipped {problem}", file=sys.stderr)
+    if args.format == "json":
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(format_real_table(result))
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> None:

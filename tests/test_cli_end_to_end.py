@@ -85,7 +85,7 @@ def test_demo_fill_leaves_fewer_holes_and_matches_the_truth(demo_cover, demo_env
     assert summary["unfilled_pct"] < summary["masked_pct"]
     assert summary["filled_pct"] + summary["unfilled_pct"] == pytest.approx(summary["masked_pct"], abs=0.02)
     with rasterio.open(out) as src:
-        assert src.descriptions == ("red", "green", "blue", "nir08", "swir16", "swir22", "provenance")
+        assert src.descriptions == ("red", "green", "blue", "nir08", "swir16", "swir22", "provenance", "uncertainty")
         assert src.dtypes[0] in ("uint32", "int32")
         data = src.read()
         provenance = data[6]
@@ -215,7 +215,7 @@ def test_demo_evaluate_prints_the_contract_json(demo_env):
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["dates_evaluated"] >= 1
-    assert [m["method"] for m in result["methods"]] == ["nearest", "nearest-matched", "median", "best-pixel"]
+    assert [m["method"] for m in result["methods"]] == ["nearest", "nearest-matched", "blend-matched", "median", "best-pixel"]
     for method in result["methods"]:
         assert set(method) == {"method", "rmse", "bias", "unfilled_pct", "seam"}
         assert 0 <= method["rmse"] < 0.5 and 0 <= method["unfilled_pct"] <= 100
