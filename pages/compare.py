@@ -10,10 +10,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from cloudcore import DISAGREEMENT_COLOURS, CloudCoreError
+from cloudcore import DEFAULT_FILL_METHOD, DISAGREEMENT_COLOURS, CloudCoreError, describe_methods
 from ui import maps, services, source_gate, state
 from ui.feedback import show_error
 from ui.filmstrip import short_platform
+
+METHOD_TEXT = {name: description for name, description, _ in describe_methods()}
 
 view = state.current()
 st.title("Compare: masked and gap-filled")
@@ -97,6 +99,9 @@ ask = (view.source, view.aoi, dt.date.fromisoformat(view.date), view.window_days
 with body.container():
     st.caption(f"{view.date} · {summary['platform']} · {', '.join(summary['scene_ids'])} · fill method: "
                f"{summary['method']} · mask: {view.mask}")
+    st.markdown(f"**How the gaps are filled** (`{summary['method']}`"
+                f"{', the default' if summary['method'] == DEFAULT_FILL_METHOD else ''}): "
+                f"{METHOD_TEXT.get(summary['method'], '')}")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Masked (cloud, shadow, no data)", f"{summary['masked_pct']:.1f} %")
     m2.metric("Filled from other dates", f"{summary['filled_pct']:.1f} %")
@@ -142,6 +147,19 @@ with body.container():
                 f"margin-right:6px;border:1px solid #888'></span>{label}{note}: {share:.1f} % of the area",
                 unsafe_allow_html=True,
             )
+
+    st.markdown("**How sure each filled pixel is**: the predicted absolute error in reflectance, 0 where the "
+                "date itself was seen, darker where a fill is less sure (measured against real Landsat dates: "
+                "see the README).")
+    u1, u2 = st.columns([2, 3])
+    with u1:
+        st.image(result["uncertainty_ramp"], width="stretch")
+        st.caption(f"predicted error: 0 (left) … {result['uncertainty_top']:.3f} or more (right)")
+    with u2:
+        if result["uncertainty_mean"] is not None:
+            st.markdown(f"Filled pixels: **{result['uncertainty_mean']:.3f}** predicted error on average "
+                        f"(reflectance runs from 0 to about 0.5 over land).")
+        st.image(result["png"]["uncertainty"], caption="Predicted error of each pixel", width=220)
 
     with st.container(key="pictures"):
         c1, c2, c3, c4 = st.columns(4)

@@ -278,7 +278,8 @@ def comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, method
 
 
 PICTURES = {"original": "As observed", "masked": "Cloud-masked", "masked_overlay": "Cloud-masked (tinted)",
-            "filled": "Gap-filled", "provenance": "Where each pixel came from"}
+            "filled": "Gap-filled", "provenance": "Where each pixel came from",
+            "uncertainty": "Predicted error of each pixel"}
 """The pictures of a comparison, by the name ComparePictures gives them, with what the page calls them."""
 
 
@@ -307,11 +308,21 @@ def _comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, metho
         "ramp": png_bytes(pictures.provenance_ramp),
         "top": pictures.provenance_top,
         "ramp_days": pictures.provenance_window_days,
+        "uncertainty_ramp": png_bytes(pictures.uncertainty_ramp),
+        "uncertainty_top": pictures.uncertainty_top,
+        "uncertainty_mean": _mean_filled_uncertainty(image),
         "tif": tif,
         "summary_csv": fill_summary_csv(image),
         "overlays": overlays,
         "bounds": grid_bounds_lonlat(image.grid),
     }
+
+
+def _mean_filled_uncertainty(image) -> float | None:
+    """The mean predicted error over the filled pixels (None when nothing was filled)."""
+    values = image.result.uncertainty[(image.result.provenance != 0) & image.removed]
+    values = values[values == values]  # not NaN
+    return float(values.mean()) if values.size else None
 
 
 def correction_rows(image) -> list[dict]:

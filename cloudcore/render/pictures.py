@@ -13,6 +13,7 @@ from ..masks.ml import BOTH_REMOVED, ML_ONLY, QA_ONLY, agreement
 from ..product import date_code
 from .colour import mask_overlay, true_colour
 from .provenance import days_from, provenance_ramp, provenance_rgba, provenance_window
+from .uncertainty import uncertainty_ramp, uncertainty_rgba, uncertainty_top
 
 HOLE_RGBA = (225, 225, 225, 255)
 TOP_SOURCES = 5
@@ -57,6 +58,13 @@ class ComparePictures:
     largest first, then (0, OTHER_COLOUR, %) for all the rest together when they supplied any."""
     provenance_window_days: int
     """The days from the target at either end of `provenance_ramp`."""
+    uncertainty: np.ndarray | None = None
+    """Each pixel's predicted error (`FillResult.uncertainty`) on `uncertainty_ramp`: pale where
+    observed, darker where a fill is less sure; transparent where unfilled or outside the AOI."""
+    uncertainty_ramp: np.ndarray | None = None
+    """The uncertainty colours' scale: a (12, 256, 4) bar from 0 (left) to `uncertainty_top` (right)."""
+    uncertainty_top: float = 0.0
+    """The predicted reflectance error at the right end of `uncertainty_ramp`."""
     disagreement: np.ndarray | None = None
     """Where QA_PIXEL and the ML mask differ (DISAGREEMENT_COLOURS), when the ML mask ran."""
     agreement: dict | None = None
@@ -76,6 +84,7 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
     window = provenance_window(days_from(sources, target), image.request.get("window_days"))
     provenance, legend = provenance_rgba(image.result.provenance, target=target, window_days=window)
     codes = image.disagreement
+    top = uncertainty_top(image.result.uncertainty)
     return ComparePictures(
         original=original,
         masked=masked,
@@ -86,6 +95,9 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
         provenance_ramp=provenance_ramp(),
         provenance_top=top_sources(image.result.provenance, image.inside, dict(legend)),
         provenance_window_days=window,
+        uncertainty=uncertainty_rgba(image.result.uncertainty, top),
+        uncertainty_ramp=uncertainty_ramp(),
+        uncertainty_top=top,
         disagreement=None if codes is None else disagreement_rgba(codes, image.inside),
         agreement=None if codes is None else agreement(codes & QA_ONLY > 0, codes & ML_ONLY > 0, image.inside),
     )

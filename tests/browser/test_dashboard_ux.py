@@ -179,6 +179,10 @@ def test_compare_swipes_on_one_map_with_opacity_and_steps_through_dates(fresh_co
     expect(map_frame.locator(".leaflet-draw")).to_have_count(0)
     expect(map_frame.get_by_text("As observed")).to_be_visible()
     expect(map_frame.get_by_text("Gap-filled")).to_be_visible()
+    expect(page.get_by_text("How the gaps are filled")).to_be_visible()  # the method in one sentence
+    expect(page.get_by_text("How sure each filled pixel is")).to_be_visible()
+    uncertainty = page.locator('[data-testid="stImage"]').filter(has_text="Predicted error of each pixel")
+    expect(uncertainty.locator("img")).to_be_visible()
     map_box = page.locator(MAP).bounding_box()
     assert map_box["width"] > 0.6 * (width - 300), "the swipe map takes the page's width"
     shot(page, artifacts, "3-compare-swipe")
@@ -290,9 +294,9 @@ def test_the_provenance_legend_stays_short_for_a_year_of_median_donors(fresh_con
     entries = page.locator('[data-testid="stMarkdownContainer"] span[style*="background"]')
     assert 1 <= entries.count() <= 6, f"{entries.count()} legend entries"
     expect(page.get_by_text(re.compile(r"days from \d{4}-\d\d-\d\d: −365"))).to_be_visible()
-    pictures_top = page.locator(".st-key-pictures").bounding_box()["y"]
+    next_top = page.get_by_text("How sure each filled pixel is").bounding_box()["y"]  # what follows the legend
     legend_top = page.get_by_text("Where each pixel came from:").bounding_box()["y"]
-    assert pictures_top - legend_top < 400, "the legend pushes the pictures down"
+    assert next_top - legend_top < 400, "the legend pushes the page down"
     shot(page, artifacts, "6-legend-median-365")
 
 
@@ -339,7 +343,7 @@ def test_compare_downloads_carry_their_tags_georeference_and_summary(fresh_conte
         tags = tif.tags()
         assert tags["CLOUDCORE_DATE"] == demo_date and tags["CLOUDCORE_SOURCE"] == "demo"
         assert tags["CLOUDCORE_METHOD"] and tags["CLOUDCORE_MASK"].startswith("qa") and tags["CLOUDCORE_VERSION"]
-        assert tif.descriptions == ("red", "green", "blue", "nir08", "swir16", "swir22", "provenance")
+        assert tif.descriptions == ("red", "green", "blue", "nir08", "swir16", "swir22", "provenance", "uncertainty")
 
     name, data = _download(page, "PNG with world file (.zip)")
     folder = tmp_path / "png"
