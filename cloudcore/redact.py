@@ -17,9 +17,15 @@ HEADER_LOGGERS = ("pystac_client", "pystac_client.stac_api_io")
 REDACTED = "[redacted]"
 
 
+def read_secret(variable: str) -> str:
+    """The value of the secret environment variable `variable` ('' when unset): the one place a
+    secret is read. Read at each use and kept in no object, so no Settings, cache or pickle holds
+    it; this module sits under the error types (which scrub with it), so it reads it itself."""
+    return os.environ.get(variable, "").strip()
+
+
 def _secrets() -> list[str]:
-    # Read where the key lives, at each use: the key is no setting and is kept in no object.
-    return [value for value in (os.environ.get(v, "").strip() for v in SECRET_VARIABLES) if value]
+    return [value for value in (read_secret(v) for v in SECRET_VARIABLES) if value]
 
 
 def scrub(text: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -34,6 +33,7 @@ from urllib3.util.retry import Retry
 
 from ..errors import CloudCoreError, InvalidInputError, SourceUnreachableError
 from ..geo.aoi import AOI
+from ..redact import read_secret
 from ..settings import Settings
 from .local import filter_scenes
 from .scene import Scene, scene_from_item
@@ -265,9 +265,9 @@ class StacSource:
         # Names us in the server's logs (requests would send python-requests/x.y).
         headers = {"User-Agent": "cloudcore"}
         for header, variable in self.header_env.items():
-            # A secret, not a setting: read at each search and never kept in an object that may be
-            # pickled, logged or cached (Settings holds no secret).
-            value = os.environ.get(variable, "").strip()
+            # A secret, not a setting: read at each search (redact.read_secret) and never kept in an
+            # object that may be pickled, logged or cached (Settings holds no secret).
+            value = read_secret(variable)
             if value:
                 headers[header] = value
         return headers
