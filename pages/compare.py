@@ -53,6 +53,14 @@ for day in dates:
     labels[day] = " · ".join([day, *shares])
 
 
+def ramp_legend(bar_png: bytes, caption: str):
+    """A colour ramp with its caption on the left; returns the column beside it for the details."""
+    left, right = st.columns([2, 3])
+    left.image(bar_png, width="stretch")
+    left.caption(caption)
+    return right
+
+
 def set_date(day: str) -> None:
     st.session_state["date"] = day
 
@@ -134,10 +142,8 @@ with body.container():
 
     st.markdown("**Where each pixel came from**: grey is the date itself; blue shades are earlier dates, red shades "
                 "later ones, darker the farther away.")
-    l1, l2 = st.columns([2, 3])
-    with l1:
-        st.image(result["ramp"], width="stretch")
-        st.caption(f"days from {view.date}: −{result['ramp_days']} (left) · 0 · +{result['ramp_days']} (right)")
+    l2 = ramp_legend(result["ramp"], f"days from {view.date}: −{result['ramp_days']} (left) · 0 · "
+                                     f"+{result['ramp_days']} (right)")
     with l2:
         for code, colour, share in result["top"]:
             label = "other dates" if code == 0 else f"{str(code)[:4]}-{str(code)[4:6]}-{str(code)[6:]}"
@@ -151,10 +157,8 @@ with body.container():
     st.markdown("**How sure each filled pixel is**: the predicted absolute error in reflectance, 0 where the "
                 "date itself was seen, darker where a fill is less sure (measured against real Landsat dates: "
                 "see the README).")
-    u1, u2 = st.columns([2, 3])
-    with u1:
-        st.image(result["uncertainty_ramp"], width="stretch")
-        st.caption(f"predicted error: 0 (left) … {result['uncertainty_top']:.3f} or more (right)")
+    u2 = ramp_legend(result["uncertainty_ramp"], f"predicted error: 0 (left) … {result['uncertainty_top']:.3f} "
+                                                 "or more (right)")
     with u2:
         if result["uncertainty_mean"] is not None:
             st.markdown(f"Filled pixels: **{result['uncertainty_mean']:.3f}** predicted error on average "

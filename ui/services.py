@@ -23,8 +23,6 @@ import streamlit as st
 from cloudcore import (
     AOI,
     COVER_FIELDS,
-    SR_OFFSET,
-    SR_SCALE,
     ComparePictures,
     DateCover,
     DateGroup,
@@ -34,6 +32,7 @@ from cloudcore import (
     date_thumbnail,
     fill_image,
     fill_summary_csv,
+    fill_summary_rows,
     georeferenced_png,
     grid_bounds_lonlat,
     iter_cover,
@@ -310,7 +309,7 @@ def _comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, metho
         "ramp_days": pictures.provenance_window_days,
         "uncertainty_ramp": png_bytes(pictures.uncertainty_ramp),
         "uncertainty_top": pictures.uncertainty_top,
-        "uncertainty_mean": _mean_filled_uncertainty(image),
+        "uncertainty_mean": pictures.uncertainty_mean,
         "tif": tif,
         "summary_csv": fill_summary_csv(image),
         "overlays": overlays,
@@ -318,27 +317,18 @@ def _comparison(spec: str, aoi_text: str, date: dt.date, window_days: int, metho
     }
 
 
-def _mean_filled_uncertainty(image) -> float | None:
-    """The mean predicted error over the filled pixels (None when nothing was filled)."""
-    values = image.result.uncertainty[(image.result.provenance != 0) & image.removed]
-    values = values[values == values]  # not NaN
-    return float(values.mean()) if values.size else None
-
-
 def correction_rows(image) -> list[dict]:
-    """The colour matching of each donor date as a table row: a gain and an offset (in reflectance)
-    per named band, or why the donor was used as it is."""
+    """The colour matching of each donor date, one row per donor with its gain and offset (in
+    reflectance) per named band: the fill summary's donor rows (`cloudcore.fill_summary_rows`)."""
     rows = []
-    for correction in image.result.corrections:
-        row: dict = {"donor date": correction.date.isoformat(), "shared pixels": correction.shared_px}
-        offsets = correction.offsets_reflectance(SR_SCALE, SR_OFFSET)
-        if correction.gains is None or offsets is None:
-            row["note"] = correction.reason or "used as it is"
-        else:
-            for band, gain, offset in zip(image.band_names, correction.gains, offsets, strict=True):
-                row[f"{band} gain"] = round(gain, 3)
-                row[f"{band} offset"] = round(offset, 4)
-        rows.append(row)
+    for row in fill_summary_rows(image):
+        if row.get("role") != "donor":
+            continue
+        shown = {"donor date": row["date"], "share of the area %": row["share_of_area_pct"]}
+        shown |= {k.replace("_", " "): v for k, v in row.items() if k.startswith(("gain_", "offset_")) and v != ""}
+        if row.get("correction_note"):
+            shown["note"] = row["correction_note"]
+        rows.append(shown)
     return rows
 
 

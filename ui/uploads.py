@@ -12,6 +12,7 @@ import json
 
 from cloudcore import InvalidAOIError, Settings, check_geojson_size, max_geojson_bytes, parse_aoi
 
+
 def upload_help(settings: Settings) -> str:
     """The uploader's tooltip: the accepted forms and this server's size limit."""
     return (

@@ -65,6 +65,8 @@ class ComparePictures:
     """The uncertainty colours' scale: a (12, 256, 4) bar from 0 (left) to `uncertainty_top` (right)."""
     uncertainty_top: float = 0.0
     """The predicted reflectance error at the right end of `uncertainty_ramp`."""
+    uncertainty_mean: float | None = None
+    """The mean predicted error over the filled pixels; None when nothing was filled."""
     disagreement: np.ndarray | None = None
     """Where QA_PIXEL and the ML mask differ (DISAGREEMENT_COLOURS), when the ML mask ran."""
     agreement: dict | None = None
@@ -98,9 +100,17 @@ def compare_pictures(image: FilledImage) -> ComparePictures:
         uncertainty=uncertainty_rgba(image.result.uncertainty, top),
         uncertainty_ramp=uncertainty_ramp(),
         uncertainty_top=top,
+        uncertainty_mean=mean_filled_uncertainty(image),
         disagreement=None if codes is None else disagreement_rgba(codes, image.inside),
         agreement=None if codes is None else agreement(codes & QA_ONLY > 0, codes & ML_ONLY > 0, image.inside),
     )
+
+
+def mean_filled_uncertainty(image: FilledImage) -> float | None:
+    """The mean predicted error (reflectance) over the pixels filled from other dates."""
+    values = image.result.uncertainty[(image.result.provenance != 0) & image.removed & image.inside]
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else None
 
 
 def top_sources(
