@@ -25,7 +25,7 @@ st.caption("The selected date as observed, with cloud, shadow and missing pixels
 source_gate.require_consent(view.source)
 try:
     aoi = services.aoi_for(view.aoi)
-    with st.spinner(f"Searching {view.source} for Landsat scenes over the area..."):
+    with st.spinner(services.searching_text(view)):
         groups = services.dates_for(view.source, view.aoi, view.start, view.end, view.max_scene_cloud)
 except CloudCoreError as err:
     show_error(err)

@@ -7,7 +7,7 @@ require_frame()
 
 import streamlit as st
 
-from cloudcore import DEMO_END, DEMO_START, CloudCoreError, SourceUnreachableError, demo_ready
+from cloudcore import DEMO_END, DEMO_START, CloudCoreError, SourceUnreachableError
 from ui import config, filmstrip, maps, services, source_gate, state, uploads
 from ui.charts import timeline
 from ui.feedback import message_for, plain, show_error
@@ -86,12 +86,8 @@ with side_col:
             show_error(st.session_state["_upload_error"])
 
 source_gate.require_consent(view.source)
-searching = f"Searching {view.source} for Landsat scenes over the area..."
-if view.source == "demo" and not demo_ready(config.settings()):
-    searching = ("Preparing the demo: a synthetic two-year Landsat record (2022–2023) is made once on this "
-                 "server, which takes about 15 s; after that it opens at once.")
 try:
-    with st.spinner(searching):
+    with st.spinner(services.searching_text(view)):
         groups = services.dates_for(view.source, view.aoi, view.start, view.end, view.max_scene_cloud)
 except CloudCoreError as err:
     if isinstance(err, SourceUnreachableError) and view.source != "demo":

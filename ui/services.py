@@ -30,6 +30,7 @@ from cloudcore import (
     SceneSource,
     compare_pictures,
     date_thumbnail,
+    demo_ready,
     fill_image,
     fill_summary_csv,
     fill_summary_rows,
@@ -82,6 +83,14 @@ def dates_for(spec: str, aoi_text: str, start: dt.date, end: dt.date, max_scene_
     groups = search_dates(source_for(spec), aoi_for(aoi_text), start, end, max_scene_cloud, settings=config.settings())
     guard_groups(spec, groups)
     return groups
+
+
+def searching_text(view: View) -> str:
+    """What the spinner says while the scenes are searched; the demo's one-time preparation says so."""
+    if view.source == "demo" and not demo_ready(config.settings()):
+        return ("Preparing the demo: a synthetic two-year Landsat record (2022–2023) is made once on this "
+                "server, which takes about 15 s; after that it opens at once.")
+    return f"Searching {view.source} for Landsat scenes over the area..."
 
 
 def policy_for(view: View) -> MaskPolicy:
