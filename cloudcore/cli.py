@@ -1,4 +1,4 @@
-"""python -m cloudcore (or `cloudcore`): scenes, cover, fill, evaluate and demo from the command line.
+"""python -m cloudcore (or `cloudcore`): scenes, cover, best, fill, evaluate and demo from the command line.
 
 JSON (or CSV) goes to stdout; progress and errors go to stderr. Bad input, a bad setting
 included, exits with status 2 and one line saying what was wrong and what to do; a service
@@ -40,12 +40,14 @@ FLAGS = {
     "window_days": "--window-days", "method": "--method", "mask": "--mask", "flags": "--flags",
     "buffer_m": "--buffer-m", "max_scene_cloud": "--max-scene-cloud", "overview": "--overview",
     "scheduler": "--scheduler", "out": "--out", "png": "--png", "folder": "--real", "targets": "--targets",
+    "near": "--near", "max_obscured": "--max-obscured", "count": "--count",
 }
 # Bounds the CLI checks while parsing, so a bad number is refused before anything loads.
 MAX_BUFFER_M = 5000
 MAX_WINDOW_DAYS = 3650
 MAX_OVERVIEW = 8
 MAX_TARGETS = 100
+MAX_COUNT = 1000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,6 +136,17 @@ def _build_parser() -> argparse.ArgumentParser:
     cover.add_argument("--no-cache", action="store_true",
                        help="measure every date again instead of reusing complete results kept in "
                             "$CLOUDCORE_CACHE_DIR (default ~/.cache/cloudcore)")
+
+    best = commands.add_parser("best", help="the clear dates closest to a date of interest, judged over the AOI")
+    common(best)
+    mask_options(best)
+    best.add_argument("--near", required=True, type=_date, help="the date of interest, YYYY-MM-DD, within --start..--end")
+    best.add_argument("--max-obscured", type=_percent, default=10.0,
+                      help="a date is clear when at most this %% of the AOI is cloud, shadow or missing (default 10)")
+    best.add_argument("--count", type=_bounded("a number of dates", 1, MAX_COUNT, "dates", int), default=5,
+                      help=f"how many dates to list (default 5, at most {MAX_COUNT})")
+    best.add_argument("--max-scene-cloud", type=_percent, help="skip scenes whose scene-wide cloud cover is above this %%")
+    best.add_argument("--format", choices=("json", "csv"), default="json")
 
     fill = commands.add_parser("fill", help="mask one date and fill its cloudy pixels from other dates")
     common(fill, dates=False)
@@ -233,6 +246,34 @@ def _run_cover(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _run_best(args: argparse.Namespace, settings: Settings) -> int:
+    from .api.frontdoor import measure_cover
+    from .io.export import rows_to_csv
+    from .stats.nearest import NEAREST_FIELDS, near_in_range, nearest_clear_dates
+
+    near = near_in_range(args.near, args.start, args.end)  # before anything is searched
+    records, _ = measure_cover(
+        args.aoi, args.start, args.end, source=args.source, mask=args.mask, flags=args.flags, buffer_m=args.buffer_m,
+        max_scene_cloud=args.max_scene_cloud, progress=_progress("dates measured"), settings=settings,
+    )
+    rows = nearest_clear_dates(records, near, max_obscured=args.max_obscured, count=args.count)
+    if args.format == "csv":
+        sys.stdout.write(rows_to_csv(rows, NEAREST_FIELDS))
+    else:
+        json.dump({"near": near.isoformat(), "max_obscured": args.max_obscured, "dates": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    _none_found(len(records), "acquisition", args)
+    if records and not rows:
+        print(f"None of the {len(records)} dates has at most {args.max_obscured:g} % of the AOI obscured: "
+              "raise --max-obscured or widen the dates.", file=sys.stderr)
+    failed = [r for r in records if r.error]
+    if failed:
+        print(f"{len(failed)} of {len(records)} dates failed and are not listed: "
+              f"`cloudcore cover` shows their 'error'", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
+
+
 def _run_fill(args: argparse.Namespace, settings: Settings) -> None:
     from .api.frontdoor import fill_image
     from .gapfill.inputs import DEFAULT_WINDOW_DAYS
@@ -319,7 +360,7 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
-    "scenes": _run_scenes, "cover": _run_cover, "fill": _run_fill, "evaluate": _run_evaluate, "demo": _run_demo,
+    "scenes": _run_scenes, "cover": _run_cover, "best": _run_best, "fill": _run_fill, "evaluate": _run_evaluate, "demo": _run_demo,
 }
 
 

@@ -2,6 +2,7 @@
 
 - `search(aoi, start, end)` -> `pystac.ItemCollection` of the scenes over the area;
 - `cover(aoi, start, end)` -> `pandas.DataFrame`, one row per date, indexed by `date`;
+- `best_dates(aoi, start, end, near)` -> `pandas.DataFrame` of the clear dates closest to `near`;
 - `fill(aoi, date)` -> `xarray.Dataset` of the date cloud-masked and gap-filled;
 - `fill_image(aoi, date)` -> the same fill as a `FilledImage` (arrays, grid, pictures).
 
@@ -27,6 +28,7 @@ from ..geo.aoi import AOI, AOILike, parse_aoi
 from ..io.cache import CoverCache
 from ..limits import check_date_span
 from ..masks.qa import MaskPolicy
+from ..numbers import as_number
 from ..options import DEFAULT_FLAGS, MaskKind
 from ..settings import Settings
 from ..sources import SourceLike, open_source
@@ -34,6 +36,14 @@ from ..sources.base import SceneSource
 from ..sources.scene import DateGroup, Scene
 from ..sources.search import search_dates, search_scenes
 from ..stats.cover import COVER_FIELDS, DateCover, in_date_order, iter_cover
+from ..stats.nearest import (
+    DEFAULT_COUNT,
+    DEFAULT_MAX_OBSCURED,
+    MAX_COUNT,
+    NEAREST_FIELDS,
+    near_in_range,
+    nearest_clear_dates,
+)
 from .inputs import (
     MAX_OVERVIEW,
     MAX_WINDOW_DAYS,
@@ -41,7 +51,6 @@ from .inputs import (
     ProgressLike,
     as_cache,
     as_max_scene_cloud,
-    as_number,
     as_policy,
     as_progress,
 )
@@ -153,6 +162,62 @@ def cover(
     failed = sum(1 for r in records if r.error)
     if failed:
         warnings.warn(f"{failed} of {len(records)} dates could not be measured: see their 'error' column.",
+                      RuntimeWarning, stacklevel=2)
+    return frame
+
+
+def best_dates(
+    aoi: AOILike,
+    start: DateLike,
+    end: DateLike,
+    near: DateLike,
+    *,
+    max_obscured: float = DEFAULT_MAX_OBSCURED,
+    count: int = DEFAULT_COUNT,
+    source: SourceLike = "planetary-computer",
+    mask: MaskKind = "qa",
+    flags: str | Iterable[str] = DEFAULT_FLAGS,
+    buffer_m: float = 0.0,
+    max_scene_cloud: float | None = None,
+    cache: CacheLike = True,
+    progress: ProgressLike = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """The clear dates closest to a date of interest, judged by the cloud over the AOI itself.
+
+    Args:
+        aoi, start, end, source, mask, flags, buffer_m, max_scene_cloud, cache, progress,
+            settings: As in `cover`.
+        near: The date of interest; it must lie in start..end.
+        max_obscured: A date is clear when at most this % of the AOI is obscured (0-100).
+        count: How many dates to list (1-1000).
+
+    Returns:
+        Up to `count` rows, nearest first (ties: the earlier date first), with columns date
+        (datetime64), platform, obscured_pct, days_from_near (negative: before `near`) and
+        note (e.g. "Landsat 7 SLC-off: 22 % of the area has no data"). `attrs` holds `near`
+        and the request. Dates that could not be measured are never listed (a warning says
+        how many).
+    """
+    import pandas as pd
+
+    first, last = as_date_range(start, end)
+    target = near_in_range(near, first, last)
+    threshold = as_number(max_obscured, "max_obscured", 0, 100, "a percentage")
+    wanted = int(as_number(count, "count", 1, MAX_COUNT, "dates", whole=True))
+    records, request = measure_cover(
+        aoi, first, last, source=source, mask=mask, flags=flags, buffer_m=buffer_m, max_scene_cloud=max_scene_cloud,
+        cache=cache, progress=progress, settings=settings,
+    )
+    rows = nearest_clear_dates(records, target, max_obscured=threshold, count=wanted)
+    frame = pd.DataFrame(rows, columns=list(NEAREST_FIELDS))
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["obscured_pct"] = frame["obscured_pct"].astype("float64")
+    frame["days_from_near"] = frame["days_from_near"].astype("int64")
+    frame.attrs.update(request, near=target.isoformat(), max_obscured=threshold)
+    failed = sum(1 for r in records if r.error)
+    if failed:
+        warnings.warn(f"{failed} of {len(records)} dates could not be measured and are not listed.",
                       RuntimeWarning, stacklevel=2)
     return frame
 
@@ -317,4 +382,4 @@ def _request(area: AOI, source: SceneSource, policy: MaskPolicy, **extra: Any) -
     }
 
 
-__all__ = ["cover", "cover_frame", "fill", "fill_image", "find_scenes", "measure_cover", "search"]
+__all__ = ["best_dates", "cover", "cover_frame", "fill", "fill_image", "find_scenes", "measure_cover", "search"]

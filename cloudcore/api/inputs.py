@@ -6,15 +6,14 @@ re-parses. Each refusal is an `InvalidInputError` naming the argument and what i
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ..errors import InvalidInputError
 from ..io.cache import CoverCache
 from ..masks.qa import MaskPolicy, parse_flags
+from ..numbers import as_number
 from ..options import MaskKind, check_mask_kind
 
 CacheLike = bool | None | str | os.PathLike | CoverCache
@@ -27,22 +26,6 @@ ProgressLike = None | bool | Progress
 MAX_BUFFER_M = 5000.0
 MAX_WINDOW_DAYS = 3650
 MAX_OVERVIEW = 8
-
-
-def as_number(value: Any, parameter: str, low: float, high: float, unit: str, *, whole: bool = False) -> float:
-    """`value` as a finite number in low..high (a whole one when `whole`)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{parameter}={value!r} is not a number: give {unit} from {low:g} to {high:g}.",
-                                parameter=parameter) from None
-    if isinstance(value, bool) or not math.isfinite(number) or not low <= number <= high or (
-        whole and not number.is_integer()
-    ):
-        kind = "a whole number of " if whole else ""
-        raise InvalidInputError(f"{parameter}={value!r} is outside {low:g}..{high:g}: give {kind}{unit} in that range.",
-                                parameter=parameter)
-    return number
 
 
 def as_policy(mask: MaskKind | str, flags: str | Iterable[str], buffer_m: float) -> MaskPolicy:
