@@ -5,10 +5,13 @@ from ui.frame import require_frame
 require_frame()
 
 
+import datetime as dt
+
 import streamlit as st
 
 from cloudcore import DEMO_END, DEMO_START, CloudCoreError, SourceUnreachableError
-from ui import config, filmstrip, maps, services, source_gate, state, uploads
+from ui import config, filmstrip, maps, near, services, source_gate, state, uploads
+from ui.calendar import calendar, calendar_key
 from ui.charts import timeline
 from ui.feedback import message_for, plain, show_error
 
@@ -127,15 +130,31 @@ if view.mask != "qa":
                   on_click=lambda: st.session_state.pop("_ml_go", None))
 
 progress = st.progress(0.0, text=f"Measuring cloud over the area on {len(groups)} dates...")
+PLOT_LABELS = {"chart": ":material/scatter_plot: Chart", "calendar": ":material/calendar_month: Calendar"}
+plot = st.segmented_control("Show the dates as", state.PLOTS, default=view.plot, required=True,
+                            format_func=PLOT_LABELS.get, label_visibility="collapsed",
+                            help="The chart: one mark per date. The calendar: one cell per day, year by year.")
+if plot and plot != view.plot:
+    state.request(plot=plot)
+near_day = dt.date.fromisoformat(view.near) if view.near else None
+near_shown = view.near if near_day and view.start <= near_day <= view.end else None  # never stretch the axes
+if view.plot == "calendar":
+    st.caption(calendar_key(view.threshold), unsafe_allow_html=True)
 chart_slot = st.empty()
 per_date = services.ml_seconds_per_date(aoi.area_km2) if view.mask != "qa" else None
+
+
+def figure(records):
+    if view.plot == "calendar":
+        return calendar(records, view.threshold, view.date, start=view.start, end=view.end, near=near_shown)
+    return timeline(records, view.threshold, view.date, near_shown)
 
 
 def on_update(records, total):
     left = f" · about {services.duration((total - len(records)) * per_date)} left" if per_date else ""
     progress.progress(len(records) / total, text=f"Measured {len(records)} of {total} dates{left}")
     if records and (len(records) % 8 == 0 or len(records) == total):
-        chart_slot.plotly_chart(timeline(sorted(records, key=lambda r: r.date), view.threshold, view.date), key=None)
+        chart_slot.plotly_chart(figure(sorted(records, key=lambda r: r.date)), key=None)
 
 
 try:
@@ -145,12 +164,14 @@ except CloudCoreError as err:
     st.stop()
 progress.empty()
 
-event = chart_slot.plotly_chart(
-    timeline(records, view.threshold, view.date), key="timeline", on_select="rerun", selection_mode="points"
-)
+event = chart_slot.plotly_chart(figure(records), key=view.plot, on_select="rerun", selection_mode="points")
 points = (event or {}).get("selection", {}).get("points", []) if event else []
 if points:
-    picked = points[0].get("customdata", [None])[0] or points[0].get("x")
+    data = points[0].get("customdata") or [None]
+    if view.plot == "calendar":  # a day without an acquisition has nothing to select
+        picked = data[0] if len(data) > 2 and data[2] else None
+    else:
+        picked = data[0] or points[0].get("x")
     if picked and str(picked)[:10] != view.date:
         state.request(date=str(picked)[:10])
 
@@ -177,13 +198,15 @@ if options:
     labels = {r.date: f"{r.date} · {r.platform} · {r.obscured_pct:.1f} % obscured" for r in measured}
     current = view.date if view.date in labels else None
     pick_col, go_col = st.columns([3, 2], vertical_alignment="bottom")
-    choice = pick_col.selectbox("Selected date (or click a point on the chart or a picture below)", options,
+    choice = pick_col.selectbox("Selected date (or click a point on the chart, a day on the calendar or a picture below)", options,
                                 index=options.index(current) if current else None, format_func=labels.get,
                                 placeholder="Pick a date")
     if choice and choice != view.date:
         state.request(date=choice)
     if view.date and go_col.button(f"Compare {view.date}: masked and gap-filled →", type="primary", key="to_compare"):
         st.switch_page("pages/compare.py")
+
+near.show(view, measured)
 
 st.subheader("The dates")
 order = st.radio("Order", state.ORDERS, index=0 if view.order == "clearest" else 1, horizontal=True, label_visibility="collapsed")

@@ -29,6 +29,8 @@ OTHER_PLATFORM_COLOUR = "#7F7F7F"
 SCENE_COLOUR = "#7F7F7F"
 FAILED_COLOUR = "#222222"
 SELECTED_COLOUR = "#FF7800"
+NEAR_COLOUR = "#5E3C99"
+"""The date of interest (dotted): a dark violet, unlike the platforms, the selected orange and the failed black."""
 THRESHOLD_COLOUR = "#444444"
 CLEAR_SHADE = "rgba(0, 158, 115, 0.08)"
 """The band under the threshold: the bluish green of the palette, faint enough to read marks on."""
@@ -71,8 +73,9 @@ def _error_lines(error: str) -> str:
     return "<br>".join(textwrap.wrap(html.escape(error), 70)) or "unknown error"
 
 
-def timeline(records: list[DateCover], threshold: float, selected: str | None) -> go.Figure:
-    """AOI obscured % per date (filled markers), the scene-wide metadata % (hollow), a threshold line."""
+def timeline(records: list[DateCover], threshold: float, selected: str | None, near: str | None = None) -> go.Figure:
+    """AOI obscured % per date (filled markers), the scene-wide metadata % (hollow), a threshold line;
+    the selected date a solid line, the date of interest (`near`) a dotted one."""
     fig = go.Figure()
     fig.add_hrect(y0=0, y1=threshold, fillcolor=CLEAR_SHADE, line_width=0, layer="below")
     # The scene-wide marks go first, under the area's, and take no hover or click: one often sits
@@ -111,6 +114,12 @@ def timeline(records: list[DateCover], threshold: float, selected: str | None) -
         # The label sits above the line, inside the plot, unless the line is at the top.
         annotation_position="top left" if threshold < 90 else "bottom left",
     )
+    if near:
+        fig.add_vline(x=near, line_color=NEAR_COLOUR, line_width=2, line_dash="dot")
+        # The label half way up, on a pale ground: the clear dates the user looks for are at the bottom,
+        # and a narrow page's legend can reach the top.
+        fig.add_annotation(x=near, y=0.55, yref="paper", xanchor="left", text="date of interest", showarrow=False,
+                           font={"size": 12, "color": NEAR_COLOUR}, bgcolor="rgba(255,255,255,0.85)")
     if selected:
         fig.add_vline(x=selected, line_color=SELECTED_COLOUR, line_width=2)
     fig.update_layout(

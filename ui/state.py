@@ -1,7 +1,8 @@
 """The view's settings: session state <-> URL query parameters, and the shared sidebar.
 
 Every setting that shapes the view lives in the URL, so a link reproduces it:
-source, bbox (or poly), start, end, cc, flags, buffer, thr, date, method, window, order.
+source, bbox (or poly), start, end, cc, flags, buffer, thr, date, method, window, order, plot
+(chart or calendar) and near (the date of interest, when one is set).
 Secrets never do. The URL is read once per session (ui/url_params.py parses it: no value
 can break the page), then rewritten from the state on every run, which also keeps it when
 the user switches pages.
@@ -34,6 +35,7 @@ from .url_params import (  # DEMO_BBOX and ORDERS: pages use them from here
     FOLDER,
     ORDERS,
     PC_EXAMPLE_BBOX,
+    PLOTS,
     SOURCES,
     geojson_to_poly,
     latest_date,
@@ -64,6 +66,10 @@ class View:
     method: str
     window_days: int
     order: str
+    plot: str = "chart"
+    """How Explore shows the dates: chart or calendar."""
+    near: str | None = None
+    """The date of interest (YYYY-MM-DD) whose closest clear dates Explore names; None for none."""
 
 
 def folder_sharing() -> bool:
@@ -146,6 +152,8 @@ def current() -> View:
         method=s["method"],
         window_days=int(s["window"]),
         order="time" if s["order"] == ORDERS[1] else "clearest",
+        plot=s.get("plot") if s.get("plot") in PLOTS else PLOTS[0],
+        near=s.get("near"),
     )
 
 
@@ -163,7 +171,9 @@ def write_url(view: View) -> None:
     params.update(flags=view.flags, buffer=f"{view.buffer_m:g}", mask=view.mask, thr=f"{view.threshold:g}")
     if view.date:
         params["date"] = view.date
-    params.update(method=view.method, window=str(view.window_days), order=view.order)
+    params.update(method=view.method, window=str(view.window_days), order=view.order, plot=view.plot)
+    if view.near:
+        params["near"] = view.near
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 

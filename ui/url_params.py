@@ -31,6 +31,8 @@ CUSTOM = "a STAC API URL"
 FOLDER = "a folder on this server"
 FLAG_CHOICES = [f for f in QA_FLAGS if f != "fill"]  # fill is always removed
 ORDERS = ("clearest first", "time order")
+PLOTS = ("chart", "calendar")
+"""How Explore shows the dates: the timeline chart or the calendar of days (URL `plot`)."""
 
 # A first visit opens here: a lake-and-farmland area with a record of varied cloud.
 PC_EXAMPLE_BBOX = "8.45,47.2,8.6,47.3"
@@ -202,6 +204,20 @@ def settings_from_params(
         except ValueError:
             read.notes.append("date is not a date (YYYY-MM-DD), so no date is selected.")
 
+    near = None
+    near_text = read.text("near")
+    if near_text:
+        try:
+            near_day = dt.date.fromisoformat(near_text)
+        except ValueError:
+            read.notes.append("near is not a date (YYYY-MM-DD), so no date of interest is set.")
+        else:
+            low, high = LANDSAT_RECORD_START, latest_date(today)
+            if low <= near_day <= high:
+                near = near_day.isoformat()
+            else:
+                read.notes.append(f"near lies outside {low}..{high} (the Landsat record), so no date of interest is set.")
+
     settings = {
         "source_kind": kind,
         "stac_url": source if kind == CUSTOM else "",
@@ -218,5 +234,7 @@ def settings_from_params(
         "method": read.choice("method", FILL_METHODS, DEFAULT_FILL_METHOD),
         "window": int(read.number("window", DEFAULT_WINDOW_DAYS, 1, 365)),
         "order": ORDERS[1] if read.choice("order", ("clearest", "time"), "clearest") == "time" else ORDERS[0],
+        "plot": read.choice("plot", PLOTS, PLOTS[0]),
+        "near": near,
     }
     return settings, read.notes

@@ -405,3 +405,132 @@ def test_the_layout_holds_and_nothing_is_cut(fresh_context, app_url, artifacts, 
         shot(page, artifacts, f"10-{'compare' if 'compare' in path else 'explore'}")
     log = server_log.read_text(errors="replace")
     assert "ScriptRunContext" not in log, "the server printed missing-ScriptRunContext warnings"
+
+
+# --- 11. a calendar of clear days, and the clear dates nearest a date of interest ----------------
+
+def _calendar(page) -> dict | None:
+    """The calendar as drawn: each day's date, hover, whether it has data, and its centre on the screen."""
+    return page.evaluate("""() => {
+        const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => (g.data || []).some(t => t.name === 'day'));
+        if (!gd) return null;
+        const day = gd.data.find(t => t.name === 'day'), fl = gd._fullLayout, box = gd.getBoundingClientRect();
+        const at = i => [box.x + fl._size.l + fl.xaxis.l2p(day.x[i]), box.y + fl._size.t + fl.yaxis.l2p(day.y[i])];
+        const cellAt = (x, y) => [box.x + fl._size.l + fl.xaxis.l2p(x), box.y + fl._size.t + fl.yaxis.l2p(y)];
+        return {days: day.customdata.map((c, i) => ({date: c[0], hover: c[1], data: c[2], xy: at(i)})),
+                outlines: (fl.shapes || []).map(s => ({colour: s.line.color, dash: s.line.dash,
+                                                        xy: cellAt((s.x0 + s.x1) / 2, (s.y0 + s.y1) / 2)})),
+                cell: [fl.xaxis._length / 54, Math.abs(fl.yaxis.l2p(1) - fl.yaxis.l2p(0))], height: box.height};
+    }""")
+
+
+def _colour_share(pixels: np.ndarray, hex_colour: str, tolerance: float = 12) -> float:
+    target = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    return float((np.abs(pixels - target).max(axis=2) <= tolerance).mean())
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_calendar_shows_every_day_and_a_click_on_a_day_selects_it(fresh_context, app_url, artifacts, width):
+    from PIL import Image
+
+    from ui.calendar import CLEAREST, MOST_OBSCURED, NO_ACQUISITION, SELECTED_COLOUR
+
+    page = open_view(fresh_context, f"{app_url}/?source=demo", width)
+    # The choice between chart and calendar is a toggle above the chart, kept in the page address.
+    page.locator('[data-testid="stButtonGroup"] button').filter(has_text="Calendar").click()
+    page.wait_for_url(lambda url: query(url).get("plot") == "calendar", timeout=RUN_MS)
+    expect(page.get_by_text("Click a day to select it.")).to_be_visible(timeout=RUN_MS)
+    wait_idle(page)
+    no_exception(page)
+    plot = page.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    drawn = _calendar(page)
+    assert drawn, "no calendar on the page"
+    total = int(metric(page, "Dates under").inner_text().split(" of ")[1])
+    assert len(drawn["days"]) == 730 and sum(d["data"] for d in drawn["days"]) == total  # the demo: one date a day
+    cell_w, cell_h = drawn["cell"]
+    assert cell_w >= 7 and cell_h >= 10, f"cells of {cell_w:.1f} x {cell_h:.1f} px at {width} px"
+    # The picture holds the clearest green, the most obscured grey and pale days without data.
+    pixels = np.asarray(Image.open(io.BytesIO(plot.screenshot())).convert("RGB"), dtype=float)
+    for colour, least in ((CLEAREST, 0.002), (MOST_OBSCURED, 0.005), (NO_ACQUISITION, 0.05)):
+        assert _colour_share(pixels, colour) >= least, f"{colour} covers {_colour_share(pixels, colour):.4f} of the calendar"
+    shot(page, artifacts, "calendar")
+
+    clear = [d for d in drawn["days"] if d["data"] and "clear (under" in d["hover"]]
+    target = clear[len(clear) // 2]
+    page.mouse.move(*target["xy"])
+    expect(page.locator(".hoverlayer").get_by_text(target["date"])).to_be_visible()
+    page.mouse.click(*target["xy"])
+    page.wait_for_url(lambda url: query(url).get("date") == target["date"], timeout=RUN_MS)
+    wait_idle(page)
+    no_exception(page)
+    expect(selectbox(page, "Selected date")).to_have_value(re.compile("^" + target["date"]))
+    plot.scroll_into_view_if_needed()
+    after = _calendar(page)
+    (outline,) = [o for o in after["outlines"] if o["colour"] == SELECTED_COLOUR]
+    (cell,) = [d for d in after["days"] if d["date"] == target["date"]]
+    assert np.allclose(outline["xy"], cell["xy"], atol=1), "the selected day is outlined"
+    shot(page, artifacts, "calendar-picked")
+
+    # A day without an acquisition selects nothing.
+    empty = next(d for d in after["days"] if not d["data"] and d["date"] > target["date"])
+    page.mouse.click(*empty["xy"])
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert query(page.url)["date"] == target["date"]
+    no_exception(page)
+
+
+def _near_buttons(page) -> list[str]:
+    return [b.inner_text() for b in page.locator(".st-key-near_list button").filter(visible=True).all()]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_clear_dates_nearest_a_date_of_interest_are_listed_and_selectable(fresh_context, app_url, artifacts, width):
+    from ui.charts import NEAR_COLOUR
+
+    page = open_view(fresh_context, f"{app_url}/?source=demo&near=2022-06-01", width)
+    expect(page.get_by_text("Clear dates closest to 2022-06-01")).to_be_visible()
+    listed = _near_buttons(page)
+    assert len(listed) == 5, listed
+    distances = [int(re.search(r"(\d+) days? (before|after)", text).group(1)) for text in listed]
+    assert distances == sorted(distances), listed
+    assert all(re.search(r"Landsat \d · \d+\.\d % obscured", text) for text in listed), listed
+    # The chart marks the date of interest with a dotted line.
+    shapes = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.shapes.map(s => [s.line.color, s.x0])")
+    assert [NEAR_COLOUR.lower(), "2022-06-01"] in [[(c or "").lower(), str(x)[:10]] for c, x in shapes]
+    page.locator(".st-key-near").scroll_into_view_if_needed()
+    shot(page, artifacts, "near")
+
+    second = re.search(r"\d{4}-\d\d-\d\d", listed[1]).group(0)
+    page.locator(".st-key-near_list button").filter(visible=True).nth(1).click()
+    page.wait_for_url(lambda url: query(url).get("date") == second, timeout=RUN_MS)
+    wait_idle(page)
+    expect(page.locator(".st-key-near_list button[kind=primary]").filter(visible=True)).to_contain_text(second)
+    assert query(page.url)["near"] == "2022-06-01", "the date of interest stays in the link"
+
+    if width == WIDTHS[0]:  # the date box and the clear button (once is enough)
+        # Streamlit's date box is three segments (year, month, day): typing one moves on to the next,
+        # and the date is sent when the box loses focus.
+        page.get_by_role("spinbutton", name="year, Date of interest (optional)").click()
+        page.keyboard.type("20230115")
+        page.keyboard.press("Escape")
+        page.get_by_role("heading", name="Cloud over your area, date by date").click()
+        page.wait_for_url(lambda url: query(url).get("near") == "2023-01-15", timeout=RUN_MS)
+        expect(page.get_by_text("Clear dates closest to 2023-01-15")).to_be_visible(timeout=RUN_MS)
+        wait_idle(page)
+        page.get_by_role("button", name="Clear the date of interest").click()
+        page.wait_for_url(lambda url: "near" not in query(url), timeout=RUN_MS)
+        expect(page.locator(".st-key-near_list")).to_have_count(0, timeout=RUN_MS)
+    no_exception(page)
+
+
+def test_a_date_of_interest_outside_the_dates_says_so_and_widens_them(fresh_context, app_url, artifacts):
+    page = open_view(fresh_context, f"{app_url}/?source=demo&near=2021-06-01&plot=calendar")
+    expect(page.get_by_text("is outside the dates shown")).to_be_visible()
+    shot(page, artifacts, "near-outside")
+    page.get_by_role("button", name=re.compile("^Widen the dates to")).click()
+    page.wait_for_url(lambda url: query(url).get("start") == "2021-05-02", timeout=RUN_MS)
+    expect(page.get_by_text("Clear dates closest to 2021-06-01")).to_be_visible(timeout=FIRST_LOAD_MS)
+    wait_idle(page)
+    no_exception(page)
