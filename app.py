@@ -32,6 +32,7 @@ state.write_url(state.current())
 page = st.navigation([
     st.Page("pages/explore.py", title="Explore", default=True),
     st.Page("pages/compare.py", title="Compare"),
+    st.Page("pages/timelapse.py", title="Timelapse"),
     st.Page("pages/about.py", title="About"),
 ])
 page.run()

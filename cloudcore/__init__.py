@@ -56,6 +56,7 @@ _LAZY = {
     # the front door
     "search": "api.frontdoor", "cover": "api.frontdoor", "fill": "api.frontdoor", "fill_image": "api.frontdoor",
     "cover_frame": "api.frontdoor", "best_dates": "api.frontdoor",
+    "timelapse": "api.timelapse", "Timelapse": "api.timelapse", "NoFramesError": "api.timelapse",
     # what its inputs and outputs are made of
     "AOI": "geo.aoi", "parse_aoi": "geo.aoi",
     "SceneSource": "sources.base", "open_source": "sources", "FolderSource": "sources.folder", "Scene": "sources.scene", "DateGroup": "sources.scene",
@@ -125,6 +126,7 @@ __all__ = [
     "InvalidAOIError",
     "InvalidInputError",
     "MaskPolicy",
+    "NoFramesError",
     "NoScenesError",
     "QAClasses",
     "Scene",
@@ -133,6 +135,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SourceUnreachableError",
+    "Timelapse",
     "UnknownSourceError",
     "__version__",
     "agreement",
@@ -176,6 +179,7 @@ __all__ = [
     "search",
     "search_dates",
     "search_scenes",
+    "timelapse",
     "to_lonlat",
     "write_cog",
     "write_png",

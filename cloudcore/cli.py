@@ -1,9 +1,9 @@
-"""python -m cloudcore (or `cloudcore`): scenes, cover, best, fill, evaluate and demo from the command line.
+"""python -m cloudcore (or `cloudcore`): scenes, cover, best, fill, timelapse, evaluate and demo from the command line.
 
 JSON (or CSV) goes to stdout; progress and errors go to stderr. Bad input, a bad setting
 included, exits with status 2 and one line saying what was wrong and what to do; a service
-that cannot be reached exits with status 1; a `cover` in which some dates failed exits with
-status 3. The settings (CLOUDCORE_* variables) are read once, when a command starts.
+that cannot be reached exits with status 1; a `cover` (or `timelapse`) in which some dates failed
+exits with status 3. The settings (CLOUDCORE_* variables) are read once, when a command starts.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ FLAGS = {
     "buffer_m": "--buffer-m", "max_scene_cloud": "--max-scene-cloud", "overview": "--overview",
     "scheduler": "--scheduler", "out": "--out", "png": "--png", "folder": "--real", "targets": "--targets",
     "near": "--near", "max_obscured": "--max-obscured", "count": "--count",
+    "fps": "--fps", "width": "--width", "filled": "--filled",
 }
 # Bounds the CLI checks while parsing, so a bad number is refused before anything loads.
 MAX_BUFFER_M = 5000
@@ -48,6 +49,9 @@ MAX_WINDOW_DAYS = 3650
 MAX_OVERVIEW = 8
 MAX_TARGETS = 100
 MAX_COUNT = 1000
+# timelapse: frames per second and width in pixels (the library's io.animation and render.frames bounds).
+FPS_RANGE = (0.5, 30.0)
+WIDTH_RANGE = (128, 3840)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,6 +163,24 @@ def _build_parser() -> argparse.ArgumentParser:
     mask_options(fill)
     fill.add_argument("--out", required=True, help="the filled GeoTIFF (COG) to write")
     fill.add_argument("--png", help="also write a true-colour PNG of the filled image")
+
+    timelapse = commands.add_parser("timelapse", help="the clear dates over the AOI as a labelled GIF or MP4 animation")
+    common(timelapse)
+    timelapse.add_argument("--max-obscured", type=_percent, default=10.0,
+                           help="a date is a frame when at most this %% of the AOI is cloud, shadow or missing "
+                                "(default 10; 100 with --filled: every date with data)")
+    timelapse.add_argument("--filled", action="store_true",
+                           help="gap-fill every frame date from the dates within 60 days (as `fill` does)")
+    timelapse.add_argument("--method", default=DEFAULT_METHOD, choices=FILL_METHODS,
+                           help=f"the fill method with --filled (default {DEFAULT_METHOD}; see `cloudcore fill --help`)")
+    timelapse.add_argument("--mask", default="qa", choices=MASK_KINDS,
+                           help="qa: QA_PIXEL (default); ml: the machine-learning model; qa+ml: their union")
+    timelapse.add_argument("--fps", type=_bounded("a frame rate", *FPS_RANGE, "frames per second"), default=3.0,
+                           help=f"frames per second (default 3, {FPS_RANGE[0]:g} to {FPS_RANGE[1]:g})")
+    timelapse.add_argument("--width", type=_bounded("a width in pixels", *WIDTH_RANGE, "px", int), default=None,
+                           help=f"frame width in pixels ({WIDTH_RANGE[0]} to {WIDTH_RANGE[1]}; the height keeps the "
+                                "aspect); default: the AOI at 30 m enlarged to at least 256 px on the short side")
+    timelapse.add_argument("--out", required=True, help="the animation to write: FILE.gif or FILE.mp4")
 
     evaluate = commands.add_parser(
         "evaluate", help="measure every fill method against a record's cloud-free truth (the demo), or on real dates (--real)"
@@ -301,6 +323,34 @@ def _run_fill(args: argparse.Namespace, settings: Settings) -> None:
     sys.stdout.write("\n")
 
 
+def _run_timelapse(args: argparse.Namespace, settings: Settings) -> int:
+    from .api.timelapse import NoFramesError, timelapse
+    from .errors import NoScenesError
+
+    try:
+        made = timelapse(
+            args.aoi, args.start, args.end, out=args.out, source=args.source, max_obscured=args.max_obscured,
+            filled=args.filled, method=args.method, mask=args.mask, fps=args.fps, width=args.width,
+            progress=_progress("frames made"), measure_progress=_progress("dates measured"), settings=settings,
+        )
+    except NoFramesError as err:
+        if not err.measured:
+            raise
+        at_least = "" if err.clearest is None else f" to at least {err.clearest:g}"
+        raise NoScenesError(f"{err.situation}: raise --max-obscured{at_least}, or add --filled to gap-fill every date."
+                            ) from None
+    for problem in made.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    for problem in made.skipped_donors:
+        print(f"skipped donor {problem}", file=sys.stderr)
+    json.dump(made.summary(), sys.stdout)
+    sys.stdout.write("\n")
+    if made.skipped:
+        print(f"{len(made.skipped)} dates are missing from the timelapse: see 'skipped'", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
+
+
 def _run_evaluate(args: argparse.Namespace, settings: Settings) -> None:
     from .dates import as_date_range
     from .demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
@@ -360,7 +410,7 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
-    "scenes": _run_scenes, "cover": _run_cover, "best": _run_best, "fill": _run_fill, "evaluate": _run_evaluate, "demo": _run_demo,
+    "scenes": _run_scenes, "cover": _run_cover, "best": _run_best, "fill": _run_fill, "timelapse": _run_timelapse, "evaluate": _run_evaluate, "demo": _run_demo,
 }
 
 

@@ -2,7 +2,8 @@
 
 Every setting that shapes the view lives in the URL, so a link reproduces it:
 source, bbox (or poly), start, end, cc, flags, buffer, thr, date, method, window, order, plot
-(chart or calendar) and near (the date of interest, when one is set).
+(chart or calendar), near (the date of interest, when one is set), and the timelapse's filled
+(1 for gap-filled frames) and fps.
 Secrets never do. The URL is read once per session (ui/url_params.py parses it: no value
 can break the page), then rewritten from the state on every run, which also keeps it when
 the user switches pages.
@@ -70,6 +71,10 @@ class View:
     """How Explore shows the dates: chart or calendar."""
     near: str | None = None
     """The date of interest (YYYY-MM-DD) whose closest clear dates Explore names; None for none."""
+    tl_filled: bool = False
+    """Timelapse frames gap-filled (URL `filled=1`) or as observed."""
+    tl_fps: int = 3
+    """Timelapse frames per second (URL `fps`)."""
 
 
 def folder_sharing() -> bool:
@@ -154,6 +159,8 @@ def current() -> View:
         order="time" if s["order"] == ORDERS[1] else "clearest",
         plot=s.get("plot") if s.get("plot") in PLOTS else PLOTS[0],
         near=s.get("near"),
+        tl_filled=bool(s.get("tl_filled", False)),
+        tl_fps=int(s.get("tl_fps", 3)),
     )
 
 
@@ -174,6 +181,9 @@ def write_url(view: View) -> None:
     params.update(method=view.method, window=str(view.window_days), order=view.order, plot=view.plot)
     if view.near:
         params["near"] = view.near
+    if view.tl_filled:
+        params["filled"] = "1"
+    params["fps"] = str(view.tl_fps)
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 
@@ -193,7 +203,8 @@ def _on_url_typed() -> None:
     mark_confirmed(st.session_state["stac_url"].strip())
 
 
-WIDGET_KEYS = ("source_kind", "stac_url", "folder", "start", "end", "cc", "mask", "flags", "buffer", "thr", "method", "window")
+WIDGET_KEYS = ("source_kind", "stac_url", "folder", "start", "end", "cc", "mask", "flags", "buffer", "thr", "method", "window",
+               "tl_filled", "tl_fps")
 
 
 def sidebar() -> None:

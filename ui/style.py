@@ -34,6 +34,8 @@ CSS = """
   [data-testid="stMain"] [data-testid="stColumn"] { min-width: calc(50% - 1rem) !important; flex: 1 1 calc(50% - 1rem) !important; }
   [data-testid="stMain"] .st-key-row [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; }
   [data-testid="stMain"] .st-key-row [data-testid="stColumn"] { min-width: 0 !important; flex: 1 1 auto !important; }
+  /* The timelapse plays the page's width, its downloads and dates below it. */
+  [data-testid="stMain"] .st-key-timelapse_result [data-testid="stColumn"] { min-width: 100% !important; }
 }
 @media (max-width: 700px) {
   [data-testid="stMain"] [data-testid="stColumn"] { min-width: 100% !important; }

@@ -236,5 +236,7 @@ def settings_from_params(
         "order": ORDERS[1] if read.choice("order", ("clearest", "time"), "clearest") == "time" else ORDERS[0],
         "plot": read.choice("plot", PLOTS, PLOTS[0]),
         "near": near,
+        "tl_filled": read.choice("filled", ("0", "1"), "0") == "1",
+        "tl_fps": int(read.number("fps", 3, 1, 10)),
     }
     return settings, read.notes

@@ -534,3 +534,76 @@ def test_a_date_of_interest_outside_the_dates_says_so_and_widens_them(fresh_cont
     expect(page.get_by_text("Clear dates closest to 2021-06-01")).to_be_visible(timeout=FIRST_LOAD_MS)
     wait_idle(page)
     no_exception(page)
+
+
+# --- 13. the timelapse --------------------------------------------------------------------------
+
+def _demo_cover_table(tmp_path_factory):
+    """The demo's cover, measured here by the library itself (the same cache as the served dashboard)."""
+    import cloudcore
+
+    settings = cloudcore.Settings(cache_dir=tmp_path_factory.getbasetemp() / "demo-cache")
+    return cloudcore.cover(DEMO_BBOX, cloudcore.DEMO_START, cloudcore.DEMO_END, source="demo", settings=settings)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_timelapse_plays_in_the_page_with_a_frame_per_clear_date_and_downloads(
+    fresh_context, app_url, artifacts, tmp_path_factory, width
+):
+    from PIL import Image
+
+    threshold = 5
+    table = _demo_cover_table(tmp_path_factory)
+    expected = sorted(d.strftime("%Y-%m-%d") for d in table.index[table["obscured_pct"] <= threshold])
+    page = open_view(fresh_context, f"{app_url}/timelapse?source=demo&thr={threshold}", width, ready=None)
+    expect(page.get_by_text(f"{len(expected)} frames", exact=False).first).to_be_visible(timeout=FIRST_LOAD_MS)
+    assert query(page.url)["fps"] == "3", "the speed is in the page address"
+    page.get_by_role("button", name=f"Make the timelapse ({len(expected)} frames)").click()
+    expect(page.get_by_role("button", name="Download the GIF")).to_be_visible(timeout=RUN_MS)
+    wait_idle(page)
+    no_exception(page)
+    player = page.locator(".st-key-timelapse_player img")
+    expect(player).to_be_visible()
+    assert player.evaluate("img => img.naturalWidth") >= 256
+    shot(page, artifacts, "timelapse")
+
+    name, gif = _download(page, "Download the GIF")
+    assert name.endswith(".gif") and "timelapse" in name
+    with Image.open(io.BytesIO(gif)) as animation:
+        assert animation.n_frames == len(expected), "one frame per date under the threshold"
+        assert min(animation.size) >= 256
+        pictures = []
+        for index in (0, animation.n_frames - 1):
+            animation.seek(index)
+            pictures.append(np.asarray(animation.convert("RGB"), dtype=float))
+        assert np.abs(pictures[0] - pictures[1]).mean() > 1, "the frames differ: the area changes through time"
+    name, mp4 = _download(page, "Download the MP4")
+    assert name.endswith(".mp4") and mp4[4:8] == b"ftyp"
+    av = pytest.importorskip("av", reason="PyAV decodes the MP4")
+    with av.open(io.BytesIO(mp4)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == len(expected)
+    # The rows beside the player name exactly those dates.
+    cells = page.locator(".stDataFrame").first
+    expect(cells).to_be_visible()
+
+
+def test_the_timelapse_stops_when_asked_and_when_the_user_leaves(fresh_context, app_url, artifacts):
+    page = open_view(fresh_context, f"{app_url}/timelapse?source=demo&thr=100&filled=1", ready=None)
+    make = page.get_by_role("button", name=re.compile(r"Make the timelapse \(\d+ frames\)"))
+    expect(make).to_be_visible(timeout=FIRST_LOAD_MS)
+    assert query(page.url)["filled"] == "1"
+    make.click()
+    expect(page.get_by_text(re.compile(r"Made \d+ of \d+ frames"))).to_be_visible(timeout=RUN_MS)
+    shot(page, artifacts, "timelapse-progress")
+    page.get_by_role("button", name="Stop").click()
+    expect(make).to_be_visible(timeout=RUN_MS)
+    expect(page.get_by_text(re.compile(r"Made \d+ of"))).to_have_count(0)
+    # Leaving while frames are made ends the work; coming back offers Make again, not a restart.
+    make.click()
+    expect(page.get_by_text(re.compile(r"Made \d+ of \d+ frames"))).to_be_visible(timeout=RUN_MS)
+    page.get_by_role("link", name="Explore").click()
+    expect(metric(page, "Dates under")).to_be_visible(timeout=RUN_MS)
+    page.get_by_role("link", name="Timelapse").click()
+    expect(make).to_be_visible(timeout=RUN_MS)
+    expect(page.get_by_role("button", name="Download the GIF")).to_have_count(0)
+    no_exception(page)
