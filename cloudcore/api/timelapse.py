@@ -358,8 +358,8 @@ class _FrameMaker:
         if need > budget:
             raise InvalidInputError(
                 f"{frames} frames of {size[0]} x {size[1]} px would take about {need / 2**20:,.0f} MB, over the "
-                f"memory budget of {self.settings.memory_mb:,} MB: give a smaller width, fewer dates (a shorter "
-                "range or a lower max_obscured), or raise the budget (CLOUDCORE_MEMORY_MB).",
+                f"memory budget of {self.settings.memory_mb:,} MB: give a smaller width or fewer dates (a shorter "
+                "range or a lower max_obscured), or raise CLOUDCORE_MEMORY_MB.",
                 parameter="width", setting="memory_mb",
             )
         self.grid, self.inside, self.size = grid, inside_mask(self.aoi, grid), size

@@ -229,12 +229,26 @@ def test_km2_is_written_km_squared_and_the_styles_example_reads_well():
     assert text == "AOI spans 41,200 km², over this server's 10,000 km² limit: draw a smaller area."
 
 
+def test_a_timelapse_over_the_memory_budget_asks_for_fewer_frames_not_for_a_setting(tmp_path_factory):
+    # The demo cache the other dashboard tests share: the record is made once per run.
+    cache = tmp_path_factory.getbasetemp() / "demo-cache"
+    settings = Settings.from_env({"CLOUDCORE_MEMORY_MB": "1", "CLOUDCORE_CACHE_DIR": str(cache)})
+    with pytest.raises(InvalidInputError) as caught:
+        cloudcore.timelapse(cloudcore.DEMO_EXAMPLE_BBOX, "2022-03-01", "2022-06-30", source="demo", max_obscured=100,
+                            settings=settings)
+    err = caught.value
+    assert "CLOUDCORE_MEMORY_MB" in str(err)
+    level, text = message_for(err)
+    assert "CLOUDCORE_" not in text and "raise" not in text
+    assert text.endswith("give a smaller width or fewer dates (a shorter range or a lower max_obscured).")
+
+
 def test_every_variable_a_library_message_names_is_covered_here():
     """A new message naming a CLOUDCORE_ variable makes this fail: add a case above for it."""
     covered = {
         "CLOUDCORE_UI_MAX_AOI_KM2", "CLOUDCORE_MAX_AOI_KM2", "CLOUDCORE_MAX_AOI_VERTICES", "CLOUDCORE_MAX_GEOJSON_MB",
         "CLOUDCORE_MAX_DATE_SPAN_YEARS", "CLOUDCORE_MAX_SCENES", "CLOUDCORE_CONNECT_TIMEOUT_S",
-        "CLOUDCORE_SEARCH_DEADLINE_S", "CLOUDCORE_SIGN_TIMEOUT_S",
+        "CLOUDCORE_SEARCH_DEADLINE_S", "CLOUDCORE_SIGN_TIMEOUT_S", "CLOUDCORE_MEMORY_MB",
     }
     # The Dask scheduler's message: the dashboard never measures on a cluster (the CLI and library do);
     # web_text would still drop its aside.
