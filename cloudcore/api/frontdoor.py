@@ -247,9 +247,9 @@ def measure_cover(
     level = int(as_number(overview, "overview", 0, MAX_OVERVIEW, "an overview level", whole=True))
     scene_source = open_source(source, settings)
     groups = search_dates(scene_source, area, first, last, as_max_scene_cloud(max_scene_cloud), settings=settings)
-    records = list(_measure(groups, area, scene_source, policy, level, as_cache(cache, settings.cache_dir),
+    records = list(measure_groups(groups, area, scene_source, policy, level, as_cache(cache, settings.cache_dir),
                             as_progress(progress, "dates measured"), scheduler, settings))
-    request = _request(area, scene_source, policy, start=first.isoformat(), end=last.isoformat(), overview=level)
+    request = request_attrs(area, scene_source, policy, start=first.isoformat(), end=last.isoformat(), overview=level)
     return in_date_order(records), request
 
 
@@ -314,7 +314,7 @@ def fill_image(
     scene_source = open_source(source, settings)
     image = fill_date(scene_source, area, target, window, strategy, policy,
                       as_progress(progress, "donor dates read"), settings=settings)
-    return replace(image, request=_request(area, scene_source, policy, window_days=window))
+    return replace(image, request=request_attrs(area, scene_source, policy, window_days=window))
 
 
 def cover_frame(records: Iterable[DateCover]) -> pd.DataFrame:
@@ -333,7 +333,7 @@ def cover_frame(records: Iterable[DateCover]) -> pd.DataFrame:
     return frame
 
 
-def _measure(
+def measure_groups(
     groups: list[DateGroup],
     aoi: AOI,
     source: SceneSource,
@@ -344,6 +344,8 @@ def _measure(
     scheduler: Any,
     settings: Settings,
 ) -> Iterator[DateCover]:
+    """Measure the dates already found (here or on a Dask cluster), yielding each as it is done:
+    `cover`'s and `timelapse`'s one way to the numbers, so both agree date by date."""
     cluster = scheduler if scheduler is not None else settings.dask_scheduler
     if cluster:
         from ..stats.distributed import iter_cover_dask
@@ -370,7 +372,7 @@ def _item_of(scene: Scene) -> dict[str, Any]:
     }
 
 
-def _request(area: AOI, source: SceneSource, policy: MaskPolicy, **extra: Any) -> dict[str, Any]:
+def request_attrs(area: AOI, source: SceneSource, policy: MaskPolicy, **extra: Any) -> dict[str, Any]:
     """What was asked for, as attribute values a DataFrame, netCDF or GeoTIFF tags can hold."""
     from .. import __version__
 

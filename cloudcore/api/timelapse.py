@@ -35,7 +35,7 @@ from ..sources.base import SceneSource
 from ..sources.scene import DateGroup, Scene, group_by_date
 from ..sources.search import search_scenes
 from ..stats.cover import DateCover, in_date_order
-from .frontdoor import _measure, _request
+from .frontdoor import measure_groups, request_attrs
 from .inputs import (
     MAX_WINDOW_DAYS,
     CacheLike,
@@ -256,7 +256,7 @@ def timelapse(
     else:
         scenes_of_frames = scenes
     groups = [g for g in group_by_date(scenes_of_frames) if first <= g.date <= last]
-    records = in_date_order(_measure(groups, area, scene_source, policy, 0, as_cache(cache, settings.cache_dir),
+    records = in_date_order(measure_groups(groups, area, scene_source, policy, 0, as_cache(cache, settings.cache_dir),
                                      as_progress(measure_progress, "dates measured"), None, settings))
     chosen, skipped = _frame_dates(records, groups, threshold)
     if not chosen:
@@ -276,7 +276,7 @@ def timelapse(
         )
     result = _assemble(made, rate, filled, threshold, len(records), strategy.name if filled else None,
                        tuple(skipped), tuple(dict.fromkeys(maker.skipped_donors)),
-                       _request(area, scene_source, policy, start=first.isoformat(), end=last.isoformat(),
+                       request_attrs(area, scene_source, policy, start=first.isoformat(), end=last.isoformat(),
                                 **({"method": strategy.name, "window_days": window} if filled else {})))
     if target is not None:
         result = replace(result, out=result.write(target))
