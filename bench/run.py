@@ -25,7 +25,7 @@ from .serve import ShapedLink
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-P1_CONTENDERS = ("cloudcore", "naive", "odc_stac", "odc_stac_pool")
+P1_CONTENDERS = ("cloudcore", "naive", "odc_stac", "odc_stac_pool", "async_geotiff")
 SCENARIOS = ("p1", "p2", "p3")
 
 
@@ -87,6 +87,8 @@ class Runner:
         summary["runs_wall_s"] = [r["wall_s"] for r in results]
         if "worker_peak_rss_mb" in results[0]:
             summary["worker_peak_rss_mb"] = [max(r["worker_peak_rss_mb"][i] for r in results) for i in range(len(results[0]["worker_peak_rss_mb"]))]
+        if "read_paths" in results[0]:
+            summary["read_paths"] = results[0]["read_paths"]
         summary["dates"] = results[0]["dates"]
         return summary
 

@@ -91,6 +91,12 @@ class Settings:
     memory_mb: int = field(default=1024, metadata=_spec(
         "CLOUDCORE_MEMORY_MB", "integer", "memory the dates measured at once may take; a huge AOI measures fewer at once",
         1, 10_000_000, "MB"))
+    http_in_flight: int = field(default=24, metadata=_spec(
+        "CLOUDCORE_HTTP_IN_FLIGHT", "integer", "dates read at once when their files are COGs over http(s) read by the "
+        "native reader (AOIs up to about 4 million pixels a date); within the memory setting",
+        1, 1024, "dates"))
+    gdal_reads: bool = field(default=False, metadata=_spec(
+        "CLOUDCORE_GDAL_READS", "flag", "read every file through GDAL, with the native COG reader off (the read path before it)"))
 
     # -- places ------------------------------------------------------------------------------
     cache_dir: Path = field(default_factory=default_cache_root, metadata=_spec(

@@ -96,13 +96,16 @@ def test_suite_at_tiny_scale(tmp_path, monkeypatch, cache_dir, tiny_files):
     args = ["--tiny", "--scenes", "3", "--runs", "1", "--delay-ms", "0", "--large-km", "30", "--only", "p1", "--out", str(out)]
     assert run.main(args) == 0
     results = json.loads(out.read_text())
-    assert set(results["p1"]) == {"cloudcore", "naive", "odc_stac", "odc_stac_pool"}
+    assert set(results["p1"]) == {"cloudcore", "naive", "odc_stac", "odc_stac_pool", "async_geotiff"}
     for figures in results["p1"].values():
         assert {"wall_s", "bytes", "requests", "peak_rss_mb"} <= set(figures)
         assert figures["not_found"] == 0 and figures["requests"] > 0
     assert results["p1"]["cloudcore"]["scenes"] == 3
     assert 0 < results["p1"]["cloudcore"]["min_bytes"] <= results["p1"]["cloudcore"]["bytes"]
     assert results["p1"]["cloudcore"]["warm_requests"] == 0
+    # Every scene read by the native COG reader, none handed to GDAL; and no HEAD.
+    assert results["p1"]["cloudcore"]["read_paths"] == {"native": 3, "gdal_fallback": 0}
+    assert set(results["p1"]["cloudcore"]["by_method"]) == {"GET"}
     assert {"platform", "cpus", "ram_gb", "python", "packages"} <= set(results["machine"])
     assert {"overview_1", "overview_2", "cloudcore"} <= set(results["p1_large"])
     assert all({"goal", "target", "measured", "met"} <= set(g) for g in results["goals"])

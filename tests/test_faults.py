@@ -24,6 +24,7 @@ import pytest
 from cloudcore.errors import CloudCoreError, SettingsError, SourceUnreachableError
 from cloudcore.geo.aoi import AOI, parse_aoi
 from cloudcore.io.cache import CoverCache
+from cloudcore.io.cog_http import read_path_counts, reset_read_path_counts
 from cloudcore.masks.qa import CLEAR_BIT, CLOUD_BIT, CLOUD_SHADOW_BIT
 from cloudcore.settings import Settings
 from cloudcore.sources import open_source, stac
@@ -149,6 +150,19 @@ def _default_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("CLOUDCORE_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.fixture(params=["native", "gdal"])
+def read_path(request, monkeypatch) -> Iterator[str]:
+    """Blob reads through each read path: the native COG reader (http COGs, the default) and GDAL
+    (CLOUDCORE_GDAL_READS, and every file the native reader hands over); neither may hand a
+    read to the other here."""
+    if request.param == "gdal":
+        monkeypatch.setenv("CLOUDCORE_GDAL_READS", "1")
+    reset_read_path_counts()
+    yield request.param
+    counts = read_path_counts()
+    assert counts["gdal_fallback"] == 0 if request.param == "native" else counts["native"] == 0, counts
+
+
 def _numbers(record: DateCover) -> tuple:
     return tuple(getattr(record, name) for name in STATS)
 
@@ -259,7 +273,7 @@ def test_search_stalled_past_the_timeout_fails_within_timeout_times_tries(world,
     assert len(servers.stac.arrivals_to("/search")) == 2
 
 
-def test_asset_without_href_or_file_fails_that_date_only(world, broken_api):
+def test_asset_without_href_or_file_fails_that_date_only(world, broken_api, read_path):
     with serving(world, broken_api) as both:
         records, _ = timed(lambda: cover(both.stac.url, world))
     dates = by_date(records)
@@ -273,7 +287,7 @@ def test_asset_without_href_or_file_fails_that_date_only(world, broken_api):
 # -- blob reads during cover -------------------------------------------------------------
 
 
-def test_reads_ride_out_503_bursts_and_429(world, servers):
+def test_reads_ride_out_503_bursts_and_429(world, servers, read_path):
     servers.blob.inject(faults.status(503, f"*{world.qa_name(DATES[1])}", times=2))
     servers.blob.inject(faults.status(429, f"*{world.qa_name(DATES[2])}", retry_after=1))
     records, _ = timed(lambda: cover(servers.stac.url, world))
@@ -282,9 +296,10 @@ def test_reads_ride_out_503_bursts_and_429(world, servers):
     assert statuses[503] == 2 and statuses[429] == 1
 
 
-def test_read_throttled_with_retry_after_waits_that_long(world, servers):
-    # GDAL's error does not carry headers: the read path asks again (a HEAD) how long to wait,
-    # so the server throttles twice here and the read after that must come 2 s later.
+def test_read_throttled_with_retry_after_waits_that_long(world, servers, read_path):
+    # The native reader sees the Retry-After itself; GDAL's error does not carry headers, so that
+    # path asks again (a HEAD). Either way the server throttles twice here and the read after
+    # that must come 2 s later.
     throttled = world.qa_name(DATES[2])
     servers.blob.inject(faults.status(429, f"*{throttled}", retry_after=2, times=2))
     records, _ = timed(lambda: cover(servers.stac.url, world))
@@ -295,7 +310,7 @@ def test_read_throttled_with_retry_after_waits_that_long(world, servers):
 
 
 @pytest.mark.parametrize("kind", ["reset", "truncate"])
-def test_read_cut_mid_body_is_retried(world, servers, kind):
+def test_read_cut_mid_body_is_retried(world, servers, kind, read_path):
     # Cut the first ranged GET of that file: a HEAD has no body to cut.
     rule = getattr(faults, kind)(f"*{world.qa_name(DATES[2])}", when=lambda r: "Range" in r.headers)
     servers.blob.inject(rule)
@@ -304,7 +319,7 @@ def test_read_cut_mid_body_is_retried(world, servers, kind):
     assert_complete(records, world)
 
 
-def test_read_stalled_past_the_timeout_fails_that_date_within_bounded_time(world, servers, monkeypatch):
+def test_read_stalled_past_the_timeout_fails_that_date_within_bounded_time(world, servers, monkeypatch, read_path):
     monkeypatch.setenv("CLOUDCORE_HTTP_TIMEOUT_S", "1")
     stalled = world.qa_name(DATES[3])
     servers.blob.inject(faults.stall(30, f"*{stalled}", times=None))
@@ -316,7 +331,9 @@ def test_read_stalled_past_the_timeout_fails_that_date_within_bounded_time(world
     assert set(dates) == set(world.expected) - {DATES[3].isoformat()}
     assert {d: _numbers(r) for d, r in dates.items()} == {d: world.expected[d] for d in dates}
     assert all(r.error is None for r in dates.values())
-    assert seconds < 25  # 1 s timeouts, GDAL's 4 tries and backoff times our 2 (about 16 s), not the 30 s stall
+    # 1 s timeouts: GDAL's 4 tries and backoff times our 2 (about 16 s), the native reader's 2 tries
+    # (about 2 s); not the 30 s stall
+    assert seconds < (25 if read_path == "gdal" else 6)
 
 
 class Signer:
@@ -331,7 +348,7 @@ class Signer:
         return f"{href}?se=2026-01-01&sig={self.fresh if fresh else self.cached}"
 
 
-def test_expired_signature_is_signed_again_once_then_reads(world, servers):
+def test_expired_signature_is_signed_again_once_then_reads(world, servers, read_path):
     servers.blob.valid_signatures = {"new"}
     signer = Signer(cached="expired", fresh="new")
     records, _ = timed(lambda: cover(servers.stac.url, world, signer=signer))
@@ -342,7 +359,7 @@ def test_expired_signature_is_signed_again_once_then_reads(world, servers):
     assert all("sig=new" in e.query for e in servers.blob.log if e.status != 403)
 
 
-def test_signature_refused_even_when_fresh_fails_each_date_with_its_reason(world, servers):
+def test_signature_refused_even_when_fresh_fails_each_date_with_its_reason(world, servers, read_path):
     servers.blob.valid_signatures = {"never-issued"}
     signer = Signer(cached="expired", fresh="also-refused")
     records, _ = timed(lambda: cover(servers.stac.url, world, signer=signer))
@@ -390,7 +407,7 @@ def test_cli_exits_3_when_a_date_failed_and_0_when_all_succeed(world, servers, b
         404,
     ],
 )
-def test_failed_date_is_not_cached_and_a_later_run_measures_it(world, servers, tmp_path, code):
+def test_failed_date_is_not_cached_and_a_later_run_measures_it(world, servers, tmp_path, code, read_path):
     cache = CoverCache(tmp_path / "cover-cache")
     failing = world.qa_name(DATES[0])
     servers.blob.inject(faults.status(code, f"*{failing}", times=None))

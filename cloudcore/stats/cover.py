@@ -20,12 +20,12 @@ from ..dates import DateLike, as_date_range
 from ..geo.aoi import AOI
 from ..geo.grid import inside_mask
 from ..io.cache import CoverCache
-from ..io.read import READ_FAILURES
+from ..io.read import READ_FAILURES, native_window
 from ..io.stack import read_date_on_aoi
 from ..masks.date_mask import mask_date
 from ..masks.ml import agreement
 from ..masks.qa import CLOUD_SHADOW_BIT, FILL_BIT, SNOW_BIT, MaskPolicy, bit_set, flags_bitmask, removed_mask
-from ..product import SR_BANDS
+from ..product import QA_BAND, SR_BANDS
 from ..settings import Settings
 from ..sources.base import SceneSource
 from ..sources.scene import DateGroup
@@ -186,12 +186,22 @@ def measure_date(
     return DateCover(**base, **stats)
 
 
-def workers_for(aoi: AOI, settings: Settings, overview: int = 0) -> int:
-    """Dates measured at once: the `workers` setting, fewer when the AOI is so large that that
-    many dates in memory together would pass the `memory_mb` setting (always at least one)."""
+def workers_for(aoi: AOI, settings: Settings, overview: int = 0, *, native_http: bool = False) -> int:
+    """Dates measured at once: the `workers` setting (`http_in_flight` when the native COG reader
+    reads them over HTTP: it waits on round trips, not on the CPU), fewer when the AOI is so large
+    that that many dates in memory together would pass the `memory_mb` setting (at least one)."""
     pixels = _grid_km2(aoi) * 1e6 / (LANDSAT_PIXEL_M * 2**overview) ** 2
     per_date = max(pixels, 1.0) * BYTES_PER_AOI_PIXEL
-    return max(1, min(settings.workers, int(settings.memory_mb * 2**20 // per_date)))
+    wanted = max(settings.workers, settings.http_in_flight) if native_http else settings.workers
+    return max(1, min(wanted, int(settings.memory_mb * 2**20 // per_date)))
+
+
+def _native_http(groups: list[DateGroup], aoi: AOI, settings: Settings, overview: int) -> bool:
+    """Whether the dates' QA files will be read by the native COG reader (http(s), full
+    resolution, a window small enough: `io.read.native_window`)."""
+    if overview or settings.gdal_reads or not native_window(_grid_km2(aoi) * 1e6 / LANDSAT_PIXEL_M**2):
+        return False
+    return any(g.scenes[0].assets.get(QA_BAND, "").startswith(("http://", "https://")) for g in groups)
 
 
 def _grid_km2(aoi: AOI) -> float:
@@ -222,7 +232,8 @@ def iter_cover(
     yield from done
     if not todo:
         return
-    pool = ThreadPoolExecutor(max_workers=max_workers or workers_for(aoi, settings, overview), thread_name_prefix="cover")
+    workers = max_workers or workers_for(aoi, settings, overview, native_http=_native_http(todo, aoi, settings, overview))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cover")
     group_of: dict[Future, DateGroup] = {
         pool.submit(measure_date, g, aoi, source, policy, overview, settings=settings): g for g in todo
     }

@@ -32,6 +32,23 @@ CONTROL_PREFIX = "/_control/"
 KINDS = ("status", "reset", "truncate", "stall", "malformed")
 
 
+class Headers(dict):
+    """Request headers by name, case-insensitively (RFC 9110 5.1): Rust's HTTP clients (obstore's
+    reqwest) send `range`, Python's send `Range`."""
+
+    def __init__(self, items: Any = ()):
+        super().__init__((str(k).lower(), v) for k, v in items)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
 @dataclass(frozen=True)
 class Request:
     """What a client asked, as the fault rules and `respond` see it."""
@@ -398,7 +415,7 @@ class _FaultyHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
-        request = Request(self.command, unquote(parts.path), parts.query, {k: v for k, v in self.headers.items()}, body)
+        request = Request(self.command, unquote(parts.path), parts.query, Headers(self.headers.items()), body)
         owner = self.owner
         if request.path.startswith(CONTROL_PREFIX):
             self._send(owner.control(request), request, shaped=False)
