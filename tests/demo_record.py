@@ -2,7 +2,10 @@
 
     from tests.demo_record import demo_settings   # a fixture: Settings whose cache holds the demo
 
-Generating the demo takes about 15 s; the tests that share it pay once.
+Generating the demo takes about 15 s; the tests that share it pay once. The folder is the one the
+dashboard's headless and browser tests use too (the session's base temp folder's demo-cache), and
+a fixed path: a session fixture imported into several modules is set up once per module, and each
+set-up then finds the record made.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ DEMO_AOI = (-89.4443, 43.0377, -89.3555, 43.1025)
 
 @pytest.fixture(scope="session")
 def demo_cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo-cache")
-    ensure_demo_catalog(root)
+    root = tmp_path_factory.getbasetemp() / "demo-cache"
+    ensure_demo_catalog(root)  # at once when made (the lock makes a second maker wait for the first)
     return root
 
 

@@ -13,6 +13,7 @@ import cloudcore
 from cloudcore import DateCover, InvalidInputError, nearest_clear_dates
 from cloudcore.cli import main
 from cloudcore.demo import DEMO_END, DEMO_EXAMPLE_BBOX, DEMO_START
+from tests.demo_record import demo_cache_root, demo_settings  # noqa: F401 - fixtures
 
 BBOX = ",".join(str(v) for v in DEMO_EXAMPLE_BBOX)
 
@@ -74,10 +75,9 @@ def test_bad_settings_are_refused_with_their_name(kwargs, words):
         nearest_clear_dates([record("2022-06-01", 0)], "2022-06-01", **kwargs)
 
 
-@pytest.fixture(scope="module")
-def demo_table(tmp_path_factory):
-    settings = cloudcore.Settings(cache_dir=tmp_path_factory.mktemp("cache"))
-    return settings, cloudcore.cover(BBOX, DEMO_START, DEMO_END, source="demo", settings=settings)
+@pytest.fixture
+def demo_table(demo_settings):
+    return demo_settings, cloudcore.cover(BBOX, DEMO_START, DEMO_END, source="demo", settings=demo_settings)
 
 
 def test_front_door_agrees_with_an_independent_reading_of_cover(demo_table):

@@ -28,8 +28,8 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def demo_env(tmp_path_factory):
-    """A private demo cache, generated once for this module by the first command."""
-    return {"CLOUDCORE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    """The session's shared demo cache (the first command of the session that needs it makes it)."""
+    return {"CLOUDCORE_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "demo-cache")}
 
 
 @pytest.fixture(scope="module")

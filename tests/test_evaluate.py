@@ -125,8 +125,8 @@ SUMMER = (dt.date(2022, 7, 1), dt.date(2022, 8, 12))
 
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory) -> DemoSource:
-    """The demo record generated once (about 15-30 s) into a private cache for this session."""
-    return DemoSource(settings=Settings(cache_dir=tmp_path_factory.mktemp("cache")))
+    """The demo record, in the session's shared demo cache (generated once, about 15-30 s)."""
+    return DemoSource(settings=Settings(cache_dir=tmp_path_factory.getbasetemp() / "demo-cache"))
 
 
 @pytest.fixture(scope="session")
