@@ -24,6 +24,7 @@ from cloudcore import (
     AOI,
     COVER_FIELDS,
     ComparePictures,
+    CoverCache,
     DateCover,
     DateGroup,
     MaskPolicy,
@@ -57,6 +58,10 @@ COVER_ITEM_BYTES = 2048
 """Memory one measured date takes in the cover store, with its key: 0.7-1.1 kB measured
 (tests/load/test_cache_budget.py checks the bound), so the count below keeps the store in its share."""
 COVER_CACHE_DATES = share_bytes("cover", SETTINGS) // COVER_ITEM_BYTES
+COVER_FILES = CoverCache.under(SETTINGS.cache_dir)
+"""The library's own per-date result files (under CLOUDCORE_CACHE_DIR), written as the pages
+measure: a timelapse made by `cloudcore.timelapse` then finds every date the page measured
+(minutes of the ML mask) instead of measuring it again, and a restart keeps them."""
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -258,7 +263,8 @@ def _measure(view: View, groups: list[DateGroup], keys: dict[int, tuple], store:
     by_date = {(g.date.isoformat(), g.platform, tuple(g.scene_ids)): g for g in groups}
     aoi = aoi_for(view.aoi)
     started, done = time.monotonic(), 0
-    for record in iter_cover(groups, aoi, source_for(view.source), policy_for(view), settings=config.settings()):
+    for record in iter_cover(groups, aoi, source_for(view.source), policy_for(view), settings=config.settings(),
+                             cache=COVER_FILES):
         done += 1
         group = by_date[(record.date, record.platform, tuple(record.scene_ids))]
         store.put(keys[id(group)], record)

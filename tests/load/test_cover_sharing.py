@@ -25,8 +25,9 @@ def _fake_measurements(monkeypatch, fail: set[dt.date] = frozenset()) -> Counter
     measured: Counter = Counter()
     lock = threading.Lock()
 
-    def fake_iter_cover(groups, aoi, source, policy, *, settings):
+    def fake_iter_cover(groups, aoi, source, policy, *, settings, cache=None):
         assert isinstance(settings, Settings)  # the dashboard's, passed down
+        assert cache is services.COVER_FILES  # kept on disk too, where cloudcore.timelapse finds it
         for group in groups:
             time.sleep(0.02)
             with lock:
