@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..geo.grid import Grid
-    from ..io.stack import DateStack
 
 DEFAULT_FPS = 3.0
 """Frames per second: a date every third of a second, slow enough to read its label."""
@@ -431,6 +429,7 @@ class _FrameMaker:
         from ..gapfill.image import fill_inputs
         from ..gapfill.inputs import read_fill_inputs
         from ..io.read import READ_FAILURES
+        from ..io.stack import SharedReads
         from ..render.frames import regrid
 
         todo = self._common_grid(chosen)
@@ -438,7 +437,7 @@ class _FrameMaker:
             return []
         assert self.grid is not None
         budget = int(self.settings.memory_mb * 2**20 * SHARED_READS_SHARE)
-        reads = _SharedReads(budget)
+        reads = SharedReads(budget)
         found = _FoundScenes(self.source, scenes)
         dates = [g.date for g, _ in todo]
         made: list[_Made] = []
@@ -510,55 +509,6 @@ class _FoundScenes:
 
     def readable_href(self, href: str, fresh: bool = False) -> str:
         return self.source.readable_href(href, fresh=fresh)
-
-
-class _SharedReads:
-    """`stack.read_date` with memory, so a donor read for one frame date is not read again for
-    the next. Dates come oldest first: `forget_before` drops those no later date can use, and
-    the oldest go first when the stacks pass `budget` bytes."""
-
-    def __init__(self, budget: int) -> None:
-        self._stacks: dict[tuple, DateStack] = {}
-        self._lock = threading.Lock()  # donors are read from a thread pool
-        self._budget = budget
-
-    def __call__(
-        self,
-        group: DateGroup,
-        grid: Grid,
-        source: SceneSource,
-        *,
-        settings: Settings,
-        bands: Sequence[str] = (),
-        with_radsat: bool = False,
-        known: DateStack | None = None,
-    ) -> DateStack:
-        from ..io.stack import read_date
-
-        key = (group.date, group.platform, group.wrs_path, tuple(group.scene_ids), grid, tuple(bands), with_radsat)
-        with self._lock:
-            stack = self._stacks.get(key)
-        if stack is None:
-            stack = read_date(group, grid, source, settings=settings, bands=bands, with_radsat=with_radsat, known=known)
-            with self._lock:
-                self._stacks[key] = stack
-                self._trim()
-        return stack
-
-    def _trim(self) -> None:
-        def size(stack: DateStack) -> int:
-            arrays = (stack.qa, stack.radsat, stack.bands, stack.origin)
-            return sum(a.nbytes for a in arrays if a is not None)
-
-        total = sum(size(s) for s in self._stacks.values())
-        for key in sorted(self._stacks, key=lambda k: k[0]):
-            if total <= self._budget or len(self._stacks) <= 1:
-                break
-            total -= size(self._stacks.pop(key))
-
-    def forget_before(self, date: dt.date) -> None:
-        with self._lock:
-            self._stacks = {key: stack for key, stack in self._stacks.items() if key[0] >= date}
 
 
 __all__ = ["DEFAULT_FPS", "DEFAULT_MAX_OBSCURED", "NoFramesError", "Timelapse", "timelapse"]

@@ -26,7 +26,6 @@ arrays; reads are also shared between targets while a date can still be a donor.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,7 +39,7 @@ from ..gapfill.registry import FILL_METHODS
 from ..geo.aoi import AOI
 from ..geo.grid import Grid
 from ..io.read import read_on_grid
-from ..io.stack import DateStack, read_date
+from ..io.stack import SharedReads
 from ..masks.qa import MaskPolicy
 from ..product import SR_BANDS
 from ..render.colour import reflectance
@@ -146,41 +145,6 @@ def read_truth(group: DateGroup, grid: Grid, source: SceneSource, *, settings: S
     return truth
 
 
-class _SharedReads:
-    """`stack.read_date` with memory, so a date read for one target is not read again for the next.
-
-    Targets come oldest first; `forget_before` drops dates no later target can use.
-    """
-
-    def __init__(self) -> None:
-        self._stacks: dict[tuple, DateStack] = {}
-        self._lock = threading.Lock()  # donors are read from a thread pool
-
-    def __call__(
-        self,
-        group: DateGroup,
-        grid: Grid,
-        source: SceneSource,
-        *,
-        settings: Settings,
-        bands: Sequence[str] = (),
-        with_radsat: bool = False,
-        known: DateStack | None = None,
-    ) -> DateStack:
-        key = (group.date, group.platform, group.wrs_path, group.scene_ids[0], grid, tuple(bands), with_radsat)
-        with self._lock:
-            stack = self._stacks.get(key)
-        if stack is None:
-            stack = read_date(group, grid, source, settings=settings, bands=bands, with_radsat=with_radsat, known=known)
-            with self._lock:
-                self._stacks[key] = stack
-        return stack
-
-    def forget_before(self, date: dt.date) -> None:
-        with self._lock:
-            self._stacks = {key: stack for key, stack in self._stacks.items() if key[0] >= date}
-
-
 def evaluate_fill(
     source: SceneSource,
     aoi: AOI,
@@ -225,7 +189,7 @@ def evaluate_fill(
             parameter="method",
         )
     dates = _partly_cloudy_dates(source, aoi, start, end, policy, partly_cloudy_pct, settings)
-    reads = _SharedReads()
+    reads = SharedReads()
     per_method: dict[str, list[dict[str, float | int | None]]] = {m: [] for m in methods}
     per_date = []
     for done, date in enumerate(dates, start=1):

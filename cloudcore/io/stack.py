@@ -6,6 +6,8 @@ id) with data there wins, decided on QA_PIXEL's fill bit so bands and QA stay pa
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -173,3 +175,50 @@ def _merge_qa(
             )
             np.copyto(radsat, scene_radsat, where=take)
     return qa, radsat, origin
+
+
+class SharedReads:
+    """`read_date` with memory, for work over many dates in time order (evaluations, filled
+    timelapses): a date read for one target is not read again for the next. `forget_before` drops
+    the dates no later target can use; past `budget` bytes (None: no bound) the oldest go first."""
+
+    def __init__(self, budget: int | None = None) -> None:
+        self._stacks: dict[tuple, DateStack] = {}
+        self._lock = threading.Lock()  # donors are read from a thread pool
+        self._budget = budget
+
+    def __call__(
+        self,
+        group: DateGroup,
+        grid: Grid,
+        source: SceneSource,
+        *,
+        settings: Settings,
+        bands: Sequence[str] = (),
+        with_radsat: bool = False,
+        known: DateStack | None = None,
+    ) -> DateStack:
+        key = (group.date, group.platform, group.wrs_path, tuple(group.scene_ids), grid, tuple(bands), with_radsat)
+        with self._lock:
+            stack = self._stacks.get(key)
+        if stack is None:
+            stack = read_date(group, grid, source, settings=settings, bands=bands, with_radsat=with_radsat, known=known)
+            with self._lock:
+                self._stacks[key] = stack
+                self._trim()
+        return stack
+
+    def _trim(self) -> None:
+        def size(stack: DateStack) -> int:
+            arrays = (stack.qa, stack.radsat, stack.bands, stack.origin)
+            return sum(a.nbytes for a in arrays if a is not None)
+
+        total = sum(size(s) for s in self._stacks.values())
+        for key in sorted(self._stacks, key=lambda k: k[0]):
+            if self._budget is None or total <= self._budget or len(self._stacks) <= 1:
+                break
+            total -= size(self._stacks.pop(key))
+
+    def forget_before(self, date: dt.date) -> None:
+        with self._lock:
+            self._stacks = {key: stack for key, stack in self._stacks.items() if key[0] >= date}
