@@ -37,6 +37,7 @@ from cloudcore import (
     fill_summary_rows,
     georeferenced_png,
     grid_bounds_lonlat,
+    is_clear,
     iter_cover,
     parse_aoi,
     parse_flags,
@@ -403,8 +404,7 @@ FILLED_FRAME_S = 0.4
 
 def timelapse_dates(records: Iterable[DateCover], threshold: float) -> list[str]:
     """The dates that become frames: measured, and at most `threshold` % obscured (as the library picks them)."""
-    return sorted({r.date for r in records if r.error is None and r.obscured_pct is not None
-                   and r.obscured_pct <= threshold})
+    return sorted({r.date for r in records if is_clear(r, threshold)})
 
 
 def timelapse_request(view: View) -> tuple:

@@ -34,6 +34,7 @@ from ..sources.base import SceneSource
 from ..sources.scene import DateGroup, Scene, group_by_date
 from ..sources.search import search_scenes
 from ..stats.cover import DateCover, in_date_order
+from ..stats.nearest import is_clear
 from .frontdoor import measure_groups, request_attrs
 from .inputs import (
     MAX_WINDOW_DAYS,
@@ -290,7 +291,7 @@ def _frame_dates(
     for record in records:
         if record.error:
             skipped.append(f"{record.date} ({record.platform}): not measured: {record.error}")
-        elif record.obscured_pct is not None and record.obscured_pct <= threshold:
+        elif is_clear(record, threshold):
             chosen.append((by_key[(record.date, record.platform, tuple(record.scene_ids))], record))
     return chosen, skipped
 

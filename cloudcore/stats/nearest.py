@@ -29,6 +29,12 @@ SNOW_NOTE_PCT = 5.0
 CLOUD_NOTE_PCT = 0.5
 
 
+def is_clear(record: DateCover, max_obscured: float) -> bool:
+    """Was the date measured, with at most `max_obscured` % of the AOI obscured? The one rule of
+    `best`, of the timelapse's frames and of the dashboard's count of them."""
+    return record.error is None and record.obscured_pct is not None and record.obscured_pct <= max_obscured
+
+
 def nearest_clear_dates(
     records: Iterable[DateCover],
     near: DateLike,
@@ -47,8 +53,7 @@ def nearest_clear_dates(
     wanted = int(as_number(count, "count", 1, MAX_COUNT, "dates", whole=True))
     candidates = []
     for record in records:
-        obscured = record.obscured_pct
-        if record.error is not None or obscured is None or obscured > threshold:
+        if not is_clear(record, threshold):
             continue
         days = (dt.date.fromisoformat(record.date) - target).days
         candidates.append((abs(days), days, record))
